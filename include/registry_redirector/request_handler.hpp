@@ -1,0 +1,65 @@
+#pragma once
+/// The request handler: a pure function from (request, peer, snapshot) to a
+/// response, and the serializer that writes that response. No sockets, no
+/// clocks, no globals: unit tests call it directly.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "registry_redirector/client_ip.hpp"
+#include "registry_redirector/serving_snapshot.hpp"
+
+namespace registry_redirector {
+
+/// What the parser saw of one request. Views point into the read buffer.
+struct request_view {
+    std::string_view method;  ///< as received
+    std::string_view target;  ///< request-target, as received
+    unsigned version = 11;    ///< 10 for HTTP/1.0, 11 for HTTP/1.1
+    bool keep_alive = true;   ///< what the client asked for (Connection, version)
+    bool has_body = false;    ///< Content-Length > 0 or Transfer-Encoding
+    real_ip_header real_ip;
+};
+
+enum class route : std::uint8_t { registry, artifacts, rejected };
+inline constexpr std::size_t route_count = 3;
+const char* to_label(route r) noexcept;
+
+/// Status codes the redirect port can answer, as a dense index for metrics.
+enum class status_code : std::uint8_t {
+    found_302,
+    bad_request_400,
+    method_not_allowed_405,
+    content_too_large_413,
+    uri_too_long_414,
+    header_fields_too_large_431,
+    service_unavailable_503,
+    version_not_supported_505,
+};
+inline constexpr std::size_t status_code_count = 8;
+unsigned to_number(status_code s) noexcept;
+
+struct response_plan {
+    status_code status = status_code::found_302;
+    route kind = route::rejected;
+    std::uint32_t provider = routing_table::no_provider;  ///< the provider whose host answers
+    client_ip_source source = client_ip_source::peer;
+    std::string_view host;   ///< for 302: registry or artifacts host
+    bool close = false;      ///< send Connection: close and close after writing
+};
+
+/// The decision. `snapshot` is null until the first routing table loads
+/// (answered 503). noexcept, allocation-free.
+response_plan handle_request(const request_view& request, const ip_address& peer,
+                             const serving_snapshot* snapshot) noexcept;
+
+/// A response for a request the parser rejected (no request_view exists).
+response_plan reject(status_code status) noexcept;
+
+/// Appends the response bytes to `out`. `date` is an IMF-fixdate. Allocates
+/// only when `out` must grow.
+void write_response(const response_plan& plan, const request_view& request, std::string_view date,
+                    std::string& out);
+
+}  // namespace registry_redirector

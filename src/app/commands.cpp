@@ -1,0 +1,394 @@
+#include "registry_redirector/commands.hpp"
+
+#include <malloc.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+#include <spdlog/spdlog.h>
+#include <zlib.h>
+
+#include <boost/asio.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "registry_redirector/admin_server.hpp"
+#include "registry_redirector/config.hpp"
+#include "registry_redirector/config_error.hpp"
+#include "registry_redirector/http_server.hpp"
+#include "registry_redirector/prefix_table.hpp"
+#include "registry_redirector/request_metrics.hpp"
+#include "registry_redirector/routing_table.hpp"
+
+namespace registry_redirector {
+
+namespace {
+
+constexpr const char* usage_text = R"(registry-redirector: answers every request with a 302 to the mirror of the
+cloud provider the client's IP address belongs to.
+
+Usage:
+  registry-redirector serve  --config FILE [--listen ADDR:PORT] [--admin-listen ADDR:PORT]
+                             [--threads N] [--log-level LEVEL]
+  registry-redirector check  --config FILE
+  registry-redirector lookup --config FILE IP...
+  registry-redirector reduce --config FILE --source TABLE --out FILE.gz [--source-date DATE]
+  registry-redirector --help | --version
+
+Commands:
+  serve   Run the redirect listener (default 0.0.0.0:8080) and the admin
+          listener (/healthz, /readyz, /metrics; default 0.0.0.0:9090).
+  check   Validate the config, provider files and prefix tables; print each
+          provider's ASNs and prefix counts and every warning. Exit 1 on error.
+  lookup  For each IP: the matched prefix, its origin ASNs, the provider and
+          the hosts it is redirected to.
+  reduce  Write the rows of TABLE that are, or lie inside, a provider prefix:
+          the small table to ship instead of the whole Internet.
+
+LEVEL is trace, debug, info, warn, error, critical or off.
+)";
+
+struct arguments {
+    std::string command;
+    std::optional<std::string> config, listen, admin_listen, threads, log_level, source, source_date, out;
+    std::vector<std::string> positional;
+};
+
+struct usage_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+arguments parse_arguments(int argc, char** argv) {
+    arguments a;
+    if (argc < 2) throw usage_error("missing command");
+    a.command = argv[1];
+    const std::map<std::string, std::optional<std::string> arguments::*> options{
+        {"--config", &arguments::config},         {"--listen", &arguments::listen},
+        {"--admin-listen", &arguments::admin_listen}, {"--threads", &arguments::threads},
+        {"--log-level", &arguments::log_level},   {"--source", &arguments::source},
+        {"--source-date", &arguments::source_date}, {"--out", &arguments::out}};
+    for (int i = 2; i < argc; ++i) {
+        std::string arg = argv[i];
+        if (arg.rfind("--", 0) != 0) {
+            a.positional.push_back(arg);
+            continue;
+        }
+        std::optional<std::string> value;
+        if (const auto eq = arg.find('='); eq != std::string::npos) {
+            value = arg.substr(eq + 1);
+            arg = arg.substr(0, eq);
+        }
+        const auto it = options.find(arg);
+        if (it == options.end()) throw usage_error("unknown option " + arg);
+        if (!value) {
+            if (i + 1 >= argc) throw usage_error(arg + " needs a value");
+            value = argv[++i];
+        }
+        a.*(it->second) = *value;
+    }
+    if (!a.config) throw usage_error(a.command + " needs --config FILE");
+    return a;
+}
+
+struct loaded_inputs {
+    std::vector<provider_config> providers;
+    origin_table origins;
+    std::vector<prefix_file_stats> files;
+};
+
+loaded_inputs load_inputs(const server_config& config) {
+    loaded_inputs in;
+    in.providers = load_providers(config.providers_dir);
+    for (const auto& file : config.prefix_files) in.files.push_back(load_prefix_file(file, in.origins));
+    return in;
+}
+
+std::string format_count(std::size_t n) {
+    std::string digits = std::to_string(n);
+    for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3) digits.insert(static_cast<std::size_t>(i), ",");
+    return digits;
+}
+
+const char* format_name(prefix_format f) { return f == prefix_format::pfx2asn ? "pfx2asn" : "CAIDA pfx2as"; }
+
+int run_check(const arguments& args) {
+    const server_config config = load_server_config(*args.config);
+    const auto started = std::chrono::steady_clock::now();
+    loaded_inputs in = load_inputs(config);
+    const routing_table table = build_routing_table(in.providers, config.default_provider, std::move(in.origins));
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+
+    std::printf("config %s\n", config.path.c_str());
+    std::printf("providers (%zu, in file-name order; ties go to the first):\n", table.providers().size());
+    for (std::size_t i = 0; i < table.providers().size(); ++i) {
+        const auto& p = table.providers()[i];
+        std::string asns;
+        for (auto asn : p.asns) asns += (asns.empty() ? "" : " ") + std::to_string(asn);
+        std::printf("  %-14s IPv4 prefixes %7s  IPv6 prefixes %7s  ", p.name.c_str(), format_count(p.prefixes_v4).c_str(),
+                    format_count(p.prefixes_v6).c_str());
+        if (p.redirects_to)
+            std::printf("-> registry %s, artifacts %s%s\n", p.redirects_to->registry.c_str(),
+                        p.redirects_to->artifacts.c_str(), i == table.default_index() ? " (default)" : "");
+        else
+            std::printf("-> no redirectsTo: served by the default, %s\n",
+                        table.providers()[table.default_index()].name.c_str());
+        std::printf("  %-14s ASNs: %s\n", "", asns.empty() ? "(none)" : asns.c_str());
+    }
+    std::printf("prefix tables:\n");
+    for (const auto& f : in.files)
+        std::printf("  %s: %s, %s lines, %s IPv4 + %s IPv6 rows\n", f.path.c_str(), format_name(f.format),
+                    format_count(f.lines).c_str(), format_count(f.entries_v4).c_str(), format_count(f.entries_v6).c_str());
+    const auto& s = table.stats();
+    std::printf("routing table: %s IPv4 + %s IPv6 unique table prefixes -> %s IPv4 + %s IPv6 ranges, %.1f KiB, built in %.2f s\n",
+                format_count(s.table_prefixes_v4).c_str(), format_count(s.table_prefixes_v6).c_str(),
+                format_count(s.ranges_v4).c_str(), format_count(s.ranges_v6).c_str(),
+                static_cast<double>(s.memory_bytes) / 1024.0, seconds);
+    std::printf("trusted proxies: %zu\n", config.trusted_proxies.size());
+    std::printf("warnings (%zu):\n", table.warnings().size());
+    for (const auto& w : table.warnings()) std::printf("  warning: %s\n", w.c_str());
+    std::printf("OK\n");
+    return 0;
+}
+
+int run_lookup(const arguments& args) {
+    if (args.positional.empty()) throw usage_error("lookup needs at least one IP address");
+    const server_config config = load_server_config(*args.config);
+    loaded_inputs in = load_inputs(config);
+    const route_explainer explainer(in.providers, config.default_provider, std::move(in.origins));
+    const auto& providers = explainer.table().providers();
+    int status = 0;
+    for (const auto& text : args.positional) {
+        const auto address = parse_ip_address(text);
+        if (!address) {
+            std::printf("%s\terror: not an IPv4 or IPv6 address\n", text.c_str());
+            status = 1;
+            continue;
+        }
+        const route_explanation e = explainer.explain(*address);
+        std::string origins;
+        for (auto asn : e.origins) origins += (origins.empty() ? "AS" : ",AS") + std::to_string(asn);
+        std::string prefix = e.prefix ? to_string(*e.prefix) : "none";
+        if (e.explicit_cidr) prefix += " (explicit cidr)";
+        const std::string matched = e.matched == routing_table::no_provider ? "none" : providers[e.matched].name;
+        const auto& target = providers[e.redirect];
+        std::printf("%s\tprefix=%s origins=%s provider=%s redirect=%s registry=%s artifacts=%s\n", text.c_str(),
+                    prefix.c_str(), origins.empty() ? "-" : origins.c_str(), matched.c_str(), target.name.c_str(),
+                    target.redirects_to->registry.c_str(), target.redirects_to->artifacts.c_str());
+    }
+    return status;
+}
+
+template <class Row>
+void write_rows(gzFile out, const std::vector<Row>& rows) {
+    for (const auto& r : rows) {
+        ip_prefix p;
+        if constexpr (sizeof(r.network) == 4)
+            p = {ip_family::v4, r.network, 0, r.length};
+        else
+            p = {ip_family::v6, 0, r.network, r.length};
+        const std::string line = to_string(p) + "\t" + std::to_string(r.asn) + "\n";
+        gzwrite(out, line.data(), static_cast<unsigned>(line.size()));
+    }
+}
+
+int run_reduce(const arguments& args) {
+    if (!args.source || !args.out) throw usage_error("reduce needs --source TABLE and --out FILE.gz");
+    const server_config config = load_server_config(*args.config);
+    const auto providers = load_providers(config.providers_dir);
+    origin_table source;
+    const prefix_file_stats stats = load_prefix_file(*args.source, source);
+    const origin_table reduced = reduce_to_providers(providers, std::move(source));
+    gzFile out = gzopen(args.out->c_str(), "wb9");
+    if (!out) throw config_error(*args.out, 0, "cannot create");
+    std::string names;
+    for (const auto& p : providers) names += (names.empty() ? "" : " ") + p.name;
+    const std::string source_name = std::filesystem::path(*args.source).filename().string();
+    const std::string header =
+        "# Reduced prefix -> origin-ASN table (pfx2asn format: PREFIX/LEN<TAB>ASN).\n"
+        "# source: " + source_name + " (" + format_count(stats.lines) + " lines)\n"
+        "# source date: " + args.source_date.value_or("unknown") + "\n"
+        "# kept: every prefix that is, or lies inside, a prefix originated by an ASN of\n"
+        "#       these providers (or one of their explicit cidrs): " + names + "\n"
+        "# rows: " + format_count(reduced.v4.size()) + " IPv4, " + format_count(reduced.v6.size()) + " IPv6\n"
+        "# made by: registry-redirector reduce --source " + source_name + " (version " REDIRECTOR_VERSION ")\n";
+    gzwrite(out, header.data(), static_cast<unsigned>(header.size()));
+    write_rows(out, reduced.v4);
+    write_rows(out, reduced.v6);
+    if (gzclose(out) != Z_OK) throw config_error(*args.out, 0, "write failed");
+    std::printf("%s: kept %s IPv4 + %s IPv6 rows of %s\n", args.out->c_str(), format_count(reduced.v4.size()).c_str(),
+                format_count(reduced.v6.size()).c_str(), format_count(stats.lines).c_str());
+    return 0;
+}
+
+/// Builds the snapshot the I/O threads will read, and the provider gauges.
+std::shared_ptr<const serving_snapshot> build_snapshot(const server_config& config, request_metrics& metrics,
+                                                       std::uint64_t generation, std::string& summary) {
+    const auto started = std::chrono::steady_clock::now();
+    loaded_inputs in = load_inputs(config);
+    auto snapshot = std::make_shared<serving_snapshot>(serving_snapshot{
+        build_routing_table(in.providers, config.default_provider, std::move(in.origins)),
+        trusted_proxy_set(config.trusted_proxies), {}, generation});
+    for (const auto& p : snapshot->routes.providers()) snapshot->metric_slots.push_back(metrics.slot_for(p.name));
+    in = {};
+    malloc_trim(0);  // hand the parse buffers back: steady-state RSS is the table
+    const auto& s = snapshot->routes.stats();
+    summary = format_count(snapshot->routes.providers().size()) + " providers, " + format_count(s.table_prefixes_v4) +
+              " IPv4 + " + format_count(s.table_prefixes_v6) + " IPv6 prefixes -> " + format_count(s.ranges_v4) +
+              " + " + format_count(s.ranges_v6) + " ranges (" + format_count(s.memory_bytes / 1024) + " KiB), loaded in " +
+              std::to_string(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()).substr(0, 5) +
+              " s";
+    return snapshot;
+}
+
+int run_serve(const arguments& args) {
+    server_config config = load_server_config(*args.config);
+    try {
+        if (args.listen) config.listen = parse_endpoint(*args.listen);
+        if (args.admin_listen) config.admin_listen = parse_endpoint(*args.admin_listen);
+    } catch (const std::invalid_argument& e) {
+        throw usage_error(std::string("--listen/--admin-listen: ") + e.what());
+    }
+    if (args.threads) {
+        try {
+            config.threads = static_cast<unsigned>(std::stoul(*args.threads));
+        } catch (const std::exception&) {
+            throw usage_error("--threads needs a number");
+        }
+    }
+    if (args.log_level) config.log_level = *args.log_level;
+    const auto level = spdlog::level::from_str(config.log_level);
+    if (level == spdlog::level::off && config.log_level != "off") throw usage_error("unknown log level " + config.log_level);
+    spdlog::set_level(level);
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+    const unsigned threads = config.threads ? config.threads : std::max(1u, std::thread::hardware_concurrency());
+
+    request_metrics metrics(threads);
+    auto registry = std::make_shared<prometheus::Registry>();
+    prometheus::BuildGauge()
+        .Name("registry_redirector_build_info")
+        .Help("Always 1; the version label says which build is running.")
+        .Register(*registry)
+        .Add({{"version", REDIRECTOR_VERSION}})
+        .Set(1);
+    auto& prefix_gauges = prometheus::BuildGauge()
+                              .Name("registry_redirector_prefixes")
+                              .Help("Prefixes (table prefixes and explicit cidrs) decided for each provider.")
+                              .Register(*registry);
+    serving_store store;
+    std::atomic<bool> draining{false};
+
+    http_server server(config.listen, threads, config.limits, store, metrics);
+    admin_server admin(config.admin_listen,
+                       {[&] { return store.generation() > 0 && !draining.load(); },
+                        [&] {
+                            auto families = registry->Collect();
+                            auto more = metrics.Collect();
+                            families.insert(families.end(), std::make_move_iterator(more.begin()),
+                                            std::make_move_iterator(more.end()));
+                            return prometheus::TextSerializer().Serialize(families);
+                        }});
+    server.start();
+    admin.start();
+    spdlog::info("registry-redirector {} listening on {}:{} (redirects, {} threads) and {}:{} (admin)", REDIRECTOR_VERSION,
+                 config.listen.host, server.port(), threads, config.admin_listen.host, admin.port());
+
+    boost::asio::io_context control;
+    int exit_code = 0;
+    // The table is built off the serving threads: they answer 503 (and
+    // /readyz says not ready) until it is published.
+    std::thread loader([&] {
+        try {
+            std::string summary;
+            auto snapshot = build_snapshot(config, metrics, 1, summary);
+            for (const auto& p : snapshot->routes.providers()) {
+                prefix_gauges.Add({{"provider", p.name}, {"family", "ipv4"}}).Set(static_cast<double>(p.prefixes_v4));
+                prefix_gauges.Add({{"provider", p.name}, {"family", "ipv6"}}).Set(static_cast<double>(p.prefixes_v6));
+            }
+            const auto warnings = snapshot->routes.warnings().size();
+            store.publish(std::move(snapshot));
+            spdlog::info("routing table ready: {}; {} warnings (run `check` to list them)", summary, warnings);
+        } catch (const std::exception& e) {
+            spdlog::critical("cannot load the routing table: {}", e.what());
+            boost::asio::post(control, [&] {
+                exit_code = 1;
+                control.stop();
+            });
+        }
+    });
+
+    boost::asio::signal_set signals(control, SIGINT, SIGTERM);
+    boost::asio::steady_timer drain_timer(control);
+    const auto drain_deadline = std::chrono::steady_clock::now() + std::chrono::hours(24 * 365);
+    (void)drain_deadline;
+    signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+        if (ec) return;
+        spdlog::info("signal {}: draining", signal);
+        draining = true;
+        server.stop_accepting();
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+        std::function<void()> poll = [&, deadline] {
+            if (server.open_connections() == 0 || std::chrono::steady_clock::now() >= deadline) {
+                control.stop();
+                return;
+            }
+            drain_timer.expires_after(std::chrono::milliseconds(50));
+            drain_timer.async_wait([&](const boost::system::error_code& wait_ec) {
+                if (!wait_ec) poll();
+            });
+        };
+        poll();
+        signals.async_wait([&](const boost::system::error_code& again, int) {
+            if (!again) control.stop();  // a second signal: exit at once
+        });
+    });
+    control.run();
+    loader.join();
+    server.stop();
+    admin.stop();
+    spdlog::info("stopped");
+    return exit_code;
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+    if (argc >= 2 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h" || std::string(argv[1]) == "help")) {
+        std::fputs(usage_text, stdout);
+        return 0;
+    }
+    if (argc >= 2 && std::string(argv[1]) == "--version") {
+        std::printf("registry-redirector %s\n", REDIRECTOR_VERSION);
+        return 0;
+    }
+    try {
+        const arguments args = parse_arguments(argc, argv);
+        if (args.command == "serve") return run_serve(args);
+        if (args.command == "check") return run_check(args);
+        if (args.command == "lookup") return run_lookup(args);
+        if (args.command == "reduce") return run_reduce(args);
+        throw usage_error("unknown command \"" + args.command + "\"");
+    } catch (const usage_error& e) {
+        std::fprintf(stderr, "error: %s\n\n%s", e.what(), usage_text);
+        return 2;
+    } catch (const config_error& e) {
+        std::fprintf(stderr, "error: %s\n", e.what());
+        return 1;
+    } catch (const boost::system::system_error& e) {
+        std::fprintf(stderr, "error: %s\n", e.what());
+        return 1;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "error: %s\n", e.what());
+        return 1;
+    }
+}
+
+}  // namespace registry_redirector

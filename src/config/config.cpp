@@ -1,0 +1,334 @@
+#include "registry_redirector/config.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <stdexcept>
+
+#include "registry_redirector/config_error.hpp"
+
+namespace registry_redirector {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+/// Wraps one YAML file so that every error names the file and line.
+class yaml_file {
+public:
+    explicit yaml_file(std::string path) : path_(std::move(path)) {
+        std::ifstream in(path_, std::ios::binary);
+        if (!in) throw config_error(path_, 0, std::string("cannot open: ") + std::strerror(errno));
+        // Config files are small; a multi-megabyte one is a mistake (or an
+        // endless file), not something to parse.
+        constexpr std::size_t max_bytes = 4 << 20;
+        std::string text;
+        text.resize(max_bytes + 1);
+        in.read(text.data(), static_cast<std::streamsize>(text.size()));
+        if (in.bad()) throw config_error(path_, 0, "read failed");
+        text.resize(static_cast<std::size_t>(in.gcount()));
+        if (text.size() > max_bytes) throw config_error(path_, 0, "file is larger than 4 MiB");
+        try {
+            root_ = YAML::Load(text);
+        } catch (const YAML::Exception& e) {
+            throw config_error(path_, e.mark.line >= 0 ? e.mark.line + 1 : 0, "invalid YAML: " + e.msg);
+        }
+    }
+
+    const YAML::Node& root() const noexcept { return root_; }
+    const std::string& path() const noexcept { return path_; }
+
+    [[noreturn]] void fail(const YAML::Node& at, const std::string& reason) const {
+        const int line = at.IsDefined() && at.Mark().line >= 0 ? at.Mark().line + 1 : 0;
+        throw config_error(path_, line, reason);
+    }
+
+    /// The top-level mapping; rejects keys not in `allowed`.
+    void require_map(const YAML::Node& node, const std::string& what,
+                     std::initializer_list<const char*> allowed) const {
+        if (!node.IsMap()) fail(node, what + " must be a mapping");
+        for (const auto& kv : node) {
+            const auto key = scalar(kv.first, "a key");
+            if (std::none_of(allowed.begin(), allowed.end(), [&](const char* k) { return key == k; })) {
+                std::string valid;
+                for (const char* k : allowed) valid += std::string(valid.empty() ? "" : ", ") + k;
+                fail(kv.first, "unknown key \"" + key + "\" in " + what + " (valid keys: " + valid + ")");
+            }
+        }
+    }
+
+    std::string scalar(const YAML::Node& node, const std::string& what) const {
+        if (!node.IsScalar()) fail(node, what + " must be a string");
+        return node.Scalar();
+    }
+
+    std::uint64_t integer(const YAML::Node& node, const std::string& what, std::uint64_t min,
+                          std::uint64_t max) const {
+        const std::string range = " (from " + std::to_string(min) + " to " + std::to_string(max) + ")";
+        if (!node.IsScalar()) fail(node, what + " must be an integer" + range);
+        const std::string& s = node.Scalar();
+        std::uint64_t v = 0;
+        const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+        if (ec != std::errc{} || end != s.data() + s.size() || s.empty())
+            fail(node, what + " must be an integer" + range + ", got \"" + s + "\"");
+        if (v < min || v > max) fail(node, what + " is out of range" + range + ", got " + s);
+        return v;
+    }
+
+    std::vector<YAML::Node> list(const YAML::Node& node, const std::string& what) const {
+        if (node.IsNull()) return {};
+        if (!node.IsSequence()) fail(node, what + " must be a list");
+        std::vector<YAML::Node> items;
+        for (const auto& item : node) items.push_back(item);
+        return items;
+    }
+
+private:
+    std::string path_;
+    YAML::Node root_;
+};
+
+std::string resolve(const std::string& base_file, const std::string& path) {
+    const fs::path p(path);
+    if (p.is_absolute()) return p.lexically_normal().string();
+    return (fs::path(base_file).parent_path() / p).lexically_normal().string();
+}
+
+bool valid_provider_name(const std::string& name) {
+    if (name.empty() || name.size() > 63) return false;
+    return std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+               c == '_' || c == '.';
+    });
+}
+
+ip_prefix parse_cidr_or_address(const yaml_file& f, const YAML::Node& node, const std::string& what) {
+    const std::string text = f.scalar(node, what);
+    if (text.find('/') == std::string::npos) {
+        // A bare address means a host prefix (/32 or /128).
+        const auto a = parse_ip_address(text);
+        if (!a) f.fail(node, what + " \"" + text + "\" is neither an address nor ADDRESS/LENGTH");
+        return a->family == ip_family::v4 ? ip_prefix{ip_family::v4, a->v4, 0, 32}
+                                          : ip_prefix{ip_family::v6, 0, a->v6, 128};
+    }
+    const auto r = parse_ip_prefix(text);
+    if (!r.ok()) f.fail(node, what + " \"" + text + "\": " + r.error);
+    return r.prefix;
+}
+
+}  // namespace
+
+bool is_valid_redirect_host(const std::string& host) noexcept {
+    std::string_view name = host;
+    const auto colon = name.rfind(':');
+    if (colon != std::string_view::npos) {
+        const std::string_view port = name.substr(colon + 1);
+        unsigned value = 0;
+        const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+        if (port.empty() || ec != std::errc{} || end != port.data() + port.size() || value == 0 ||
+            value > 65535 || port[0] == '0')
+            return false;
+        name = name.substr(0, colon);
+    }
+    if (!name.empty() && name.back() == '.') name.remove_suffix(1);  // absolute FQDN
+    if (name.empty() || name.size() > 253) return false;
+    std::size_t label = 0;
+    char previous = '.';
+    for (char c : name) {
+        if (c == '.') {
+            if (label == 0 || previous == '-') return false;
+            label = 0;
+        } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                   (c == '-' && label > 0)) {
+            if (++label > 63) return false;
+        } else {
+            return false;
+        }
+        previous = c;
+    }
+    return previous != '-';
+}
+
+endpoint_config parse_endpoint(const std::string& text) {
+    std::string host;
+    std::string port;
+    if (!text.empty() && text.front() == '[') {
+        const auto close = text.find(']');
+        if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':')
+            throw std::invalid_argument("expected [IPV6]:PORT");
+        host = text.substr(1, close - 1);
+        port = text.substr(close + 2);
+        const auto a = parse_ip_address(host);
+        if (!parse_ipv6_text(host)) throw std::invalid_argument("\"" + host + "\" is not an IPv6 address");
+        (void)a;
+    } else {
+        const auto colon = text.rfind(':');
+        if (colon == std::string::npos || text.find(':') != colon)
+            throw std::invalid_argument("expected IPV4:PORT or [IPV6]:PORT");
+        host = text.substr(0, colon);
+        port = text.substr(colon + 1);
+        if (!parse_ipv4_text(host)) throw std::invalid_argument("\"" + host + "\" is not an IPv4 address");
+    }
+    unsigned value = 0;
+    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (port.empty() || ec != std::errc{} || end != port.data() + port.size() || value > 65535)
+        throw std::invalid_argument("port must be a number from 0 to 65535");
+    return {host, static_cast<std::uint16_t>(value)};
+}
+
+server_config load_server_config(const std::string& path) {
+    const yaml_file f(path);
+    const YAML::Node& root = f.root();
+    server_config c;
+    c.path = path;
+    if (!root.IsDefined() || root.IsNull()) throw config_error(path, 0, "file is empty");
+    f.require_map(root, "the main config",
+                  {"listen", "admin_listen", "threads", "log_level", "providers_dir", "prefixes",
+                   "default_provider", "trusted_proxies", "limits"});
+
+    auto endpoint = [&](const char* key, endpoint_config& out) {
+        if (const auto n = root[key]) {
+            try {
+                out = parse_endpoint(f.scalar(n, key));
+            } catch (const std::invalid_argument& e) {
+                f.fail(n, std::string(key) + ": " + e.what());
+            }
+        }
+    };
+    endpoint("listen", c.listen);
+    endpoint("admin_listen", c.admin_listen);
+    if (const auto n = root["threads"]) c.threads = static_cast<unsigned>(f.integer(n, "threads", 0, 256));
+    if (const auto n = root["log_level"]) {
+        c.log_level = f.scalar(n, "log_level");
+        static constexpr const char* levels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+        if (std::find(std::begin(levels), std::end(levels), c.log_level) == std::end(levels))
+            f.fail(n, "log_level \"" + c.log_level + "\" is not one of trace, debug, info, warn, error, critical, off");
+    }
+    const auto dir = root["providers_dir"];
+    if (!dir) f.fail(root, "missing key \"providers_dir\" (a folder of provider YAML files)");
+    c.providers_dir = resolve(path, f.scalar(dir, "providers_dir"));
+    const auto prefixes = root["prefixes"];
+    if (!prefixes) f.fail(root, "missing key \"prefixes\" (a list of prefix->origin-ASN table files)");
+    for (const auto& item : f.list(prefixes, "prefixes"))
+        c.prefix_files.push_back(resolve(path, f.scalar(item, "each entry of prefixes")));
+    if (const auto n = root["default_provider"]) c.default_provider = f.scalar(n, "default_provider");
+    if (const auto n = root["trusted_proxies"]) {
+        for (const auto& item : f.list(n, "trusted_proxies")) {
+            const ip_prefix p = parse_cidr_or_address(f, item, "trusted proxy");
+            if (std::find(c.trusted_proxies.begin(), c.trusted_proxies.end(), p) == c.trusted_proxies.end())
+                c.trusted_proxies.push_back(p);
+        }
+    }
+    if (const auto n = root["limits"]) {
+        f.require_map(n, "limits",
+                      {"max_connections", "header_timeout_ms", "idle_timeout_ms", "write_timeout_ms",
+                       "max_requests_per_connection", "max_header_bytes"});
+        auto& l = c.limits;
+        if (const auto v = n["max_connections"]) l.max_connections = f.integer(v, "max_connections", 1, 1'000'000);
+        if (const auto v = n["header_timeout_ms"])
+            l.header_timeout = std::chrono::milliseconds(f.integer(v, "header_timeout_ms", 100, 600'000));
+        if (const auto v = n["idle_timeout_ms"])
+            l.idle_timeout = std::chrono::milliseconds(f.integer(v, "idle_timeout_ms", 100, 3'600'000));
+        if (const auto v = n["write_timeout_ms"])
+            l.write_timeout = std::chrono::milliseconds(f.integer(v, "write_timeout_ms", 100, 600'000));
+        if (const auto v = n["max_requests_per_connection"])
+            l.max_requests_per_connection = f.integer(v, "max_requests_per_connection", 0, 1'000'000'000);
+        if (const auto v = n["max_header_bytes"])
+            l.max_header_bytes = f.integer(v, "max_header_bytes", 1024, 65'536);
+    }
+    return c;
+}
+
+provider_config load_provider_file(const std::string& path) {
+    const yaml_file f(path);
+    const YAML::Node& root = f.root();
+    if (!root.IsDefined() || root.IsNull()) throw config_error(path, 0, "file is empty");
+    f.require_map(root, "a provider file", {"name", "redirectsTo", "asns", "cidrs"});
+    provider_config p;
+    p.file = path;
+    const auto name = root["name"];
+    if (!name) f.fail(root, "missing key \"name\"");
+    p.name = f.scalar(name, "name");
+    if (!valid_provider_name(p.name))
+        f.fail(name, "name \"" + p.name + "\" must be 1-63 characters of A-Z a-z 0-9 - _ .");
+    if (const auto n = root["redirectsTo"]) {
+        f.require_map(n, "redirectsTo", {"registry", "artifacts"});
+        redirect_target t;
+        for (auto [key, out] : {std::pair{"registry", &t.registry}, std::pair{"artifacts", &t.artifacts}}) {
+            const auto v = n[key];
+            if (!v) f.fail(n, std::string("redirectsTo is missing \"") + key + "\"");
+            *out = f.scalar(v, std::string("redirectsTo.") + key);
+            if (!is_valid_redirect_host(*out))
+                f.fail(v, std::string("redirectsTo.") + key + " \"" + *out +
+                              "\" is not a DNS host name (letters, digits, '-', dots; optional :PORT)");
+        }
+        p.redirects_to = std::move(t);
+    }
+    if (const auto n = root["asns"]) {
+        for (const auto& item : f.list(n, "asns")) {
+            const auto asn = static_cast<std::uint32_t>(f.integer(item, "ASN", 1, 4'294'967'294));
+            if (std::find(p.asns.begin(), p.asns.end(), asn) != p.asns.end()) {
+                p.warnings.push_back(path + ":" + std::to_string(item.Mark().line + 1) + ": ASN " +
+                                     std::to_string(asn) + " is listed more than once");
+                continue;
+            }
+            p.asns.push_back(asn);
+        }
+    }
+    if (const auto n = root["cidrs"]) {
+        for (const auto& item : f.list(n, "cidrs")) {
+            const auto r = parse_ip_prefix(f.scalar(item, "cidr"));
+            if (!r.ok()) f.fail(item, "cidr \"" + item.Scalar() + "\": " + r.error);
+            if (std::find(p.cidrs.begin(), p.cidrs.end(), r.prefix) != p.cidrs.end()) {
+                p.warnings.push_back(path + ":" + std::to_string(item.Mark().line + 1) + ": cidr " +
+                                     item.Scalar() + " is listed more than once");
+                continue;
+            }
+            p.cidrs.push_back(r.prefix);
+        }
+    }
+    std::sort(p.asns.begin(), p.asns.end());
+    if (p.asns.empty() && p.cidrs.empty()) p.warnings.push_back(path + ": provider lists no asns and no cidrs");
+    const std::string stem = fs::path(path).stem().string();
+    if (stem != p.name)
+        p.warnings.push_back(path + ": name \"" + p.name + "\" differs from the file name \"" + stem + "\"");
+    return p;
+}
+
+std::vector<provider_config> load_providers(const std::string& dir) {
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) throw config_error(dir, 0, "providers_dir is not a readable folder");
+    std::vector<std::string> files;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        const std::string file = it->path().filename().string();
+        const std::string ext = it->path().extension().string();
+        // Kubernetes ConfigMap volumes hold ..data and ..<timestamp> entries:
+        // hidden names are never provider files.
+        if (file.empty() || file[0] == '.' || (ext != ".yaml" && ext != ".yml")) continue;
+        std::error_code type_ec;
+        if (!fs::is_regular_file(it->path(), type_ec)) continue;
+        files.push_back(it->path().string());
+    }
+    if (ec) throw config_error(dir, 0, "cannot list folder: " + ec.message());
+    if (files.empty()) throw config_error(dir, 0, "providers_dir holds no *.yaml or *.yml provider files");
+    std::sort(files.begin(), files.end(), [](const std::string& a, const std::string& b) {
+        return fs::path(a).filename() < fs::path(b).filename();
+    });
+    std::vector<provider_config> providers;
+    for (const auto& file : files) {
+        provider_config p = load_provider_file(file);
+        for (const auto& other : providers)
+            if (other.name == p.name)
+                throw config_error(file, 0, "provider name \"" + p.name + "\" is already used by " + other.file);
+        providers.push_back(std::move(p));
+    }
+    return providers;
+}
+
+}  // namespace registry_redirector

@@ -1,0 +1,518 @@
+#include "registry_redirector/http_server.hpp"
+
+#include <boost/asio.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/basic_parser.hpp>
+#include <boost/beast/http/error.hpp>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <cstring>
+#include <ctime>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "registry_redirector/request_handler.hpp"
+
+namespace registry_redirector {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+/// How often each thread checks its sessions' deadlines. Deadlines are
+/// honoured to within this much.
+constexpr auto sweep_interval = std::chrono::milliseconds(250);
+/// Requests answered from one read before the batch is written: bounds what
+/// a pipelining client can make us buffer.
+constexpr std::size_t max_pipelined_batch = 32;
+/// After a Connection: close response, unread input is drained for this long
+/// before closing, so the client is not reset before it reads the response.
+constexpr auto linger_timeout = std::chrono::seconds(2);
+
+/// Beast's parser with callbacks that only record views into the caller's
+/// buffer: no header container, no allocation.
+class request_parser final : public http::basic_parser<true> {
+public:
+    request_view view;
+
+private:
+    void on_request_impl(http::verb, beast::string_view method, beast::string_view target, int version,
+                         beast::error_code&) override {
+        view.method = {method.data(), method.size()};
+        view.target = {target.data(), target.size()};
+        view.version = static_cast<unsigned>(version);
+    }
+    void on_response_impl(int, beast::string_view, int, beast::error_code& ec) override {
+        ec = http::error::bad_method;
+    }
+    void on_field_impl(http::field name, beast::string_view name_text, beast::string_view value,
+                       beast::error_code&) override {
+        if (name == http::field::transfer_encoding) {
+            view.has_body = true;
+        } else if (name == http::field::unknown && beast::iequals(name_text, "x-real-ip")) {
+            if (view.real_ip.count++ == 0) view.real_ip.value = {value.data(), value.size()};
+        }
+    }
+    void on_header_impl(beast::error_code& ec) override {
+        view.keep_alive = keep_alive();
+        if (chunked() || content_length().value_or(0) > 0) view.has_body = true;
+        // The body is never read: stop here, the handler answers and closes.
+        if (view.has_body) ec = http::error::body_limit;
+    }
+    void on_body_init_impl(const boost::optional<std::uint64_t>&, beast::error_code& ec) override {
+        ec = http::error::body_limit;
+    }
+    std::size_t on_body_impl(beast::string_view, beast::error_code& ec) override {
+        ec = http::error::body_limit;
+        return 0;
+    }
+    void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code& ec) override {
+        ec = http::error::body_limit;
+    }
+    std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view, beast::error_code& ec) override {
+        ec = http::error::body_limit;
+        return 0;
+    }
+    void on_finish_impl(beast::error_code&) override {}
+};
+
+/// IMF-fixdate for the Date header (RFC 9110 section 5.6.7), rebuilt once a
+/// second per thread.
+class date_cache {
+public:
+    std::string_view get() {
+        const std::time_t now = std::time(nullptr);
+        if (now != second_) {
+            second_ = now;
+            std::tm tm{};
+            gmtime_r(&now, &tm);
+            length_ = std::strftime(text_, sizeof text_, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        }
+        return {text_, length_};
+    }
+
+private:
+    std::time_t second_ = 0;
+    char text_[40] = {};
+    std::size_t length_ = 0;
+};
+
+class session;
+
+/// One I/O thread: its io_context, its sessions and its counters.
+struct worker {
+    worker(const serving_store& store, thread_request_counters& counters_in, request_metrics& metrics_in,
+           const connection_limits& limits_in)
+        : counters(counters_in), metrics(metrics_in), limits(limits_in), context(1), sweep_timer(context), reader(store) {}
+
+    // Declared before the io_context: sessions still queued in it when it is
+    // destroyed unlink themselves from these in their destructors.
+    thread_request_counters& counters;
+    request_metrics& metrics;
+    const connection_limits& limits;
+    session* sessions = nullptr;  // intrusive list, touched only on this thread
+    std::atomic<std::size_t> session_count{0};
+    bool draining = false;        // only on this thread
+
+    asio::io_context context;
+    asio::steady_timer sweep_timer;
+    serving_store::reader reader;
+    date_cache date;
+
+    void sweep();
+    void start_draining();
+};
+
+class session : public std::enable_shared_from_this<session> {
+public:
+    session(tcp::socket socket, worker& w, const ip_address& peer)
+        : socket_(std::move(socket)),
+          worker_(w),
+          peer_(peer),
+          buffer_(std::make_unique<char[]>(w.limits.max_header_bytes + 1024)),
+          capacity_(w.limits.max_header_bytes + 1024) {
+        out_.reserve(512);
+    }
+
+    ~session() {
+        if (linked_) {
+            if (prev_) prev_->next_ = next_; else worker_.sessions = next_;
+            if (next_) next_->prev_ = prev_;
+            worker_.session_count.fetch_sub(1, std::memory_order_relaxed);
+        }
+        worker_.metrics.connections_open.fetch_sub(1, std::memory_order_relaxed);
+    }
+
+    /// Runs on the worker's thread.
+    void start() {
+        next_ = worker_.sessions;
+        if (next_) next_->prev_ = this;
+        worker_.sessions = this;
+        linked_ = true;
+        worker_.session_count.fetch_add(1, std::memory_order_relaxed);
+        if (worker_.draining) {
+            close_now();
+            return;
+        }
+        deadline_ = clock_type::now() + worker_.limits.idle_timeout;
+        do_read();
+    }
+
+    clock_type::time_point deadline() const noexcept { return deadline_; }
+    session* next() const noexcept { return next_; }
+
+    void expire() {
+        worker_.metrics.connection_timeouts.fetch_add(1, std::memory_order_relaxed);
+        close_now();
+    }
+
+    /// Drain: an idle connection closes now; a busy one closes after its
+    /// current response, which says Connection: close.
+    void drain() {
+        draining_ = true;
+        if (idle_) close_now();
+    }
+
+private:
+    void close_now() {
+        beast::error_code ignored;
+        socket_.close(ignored);
+    }
+
+    void do_read() {
+        if (end_ == capacity_) {  // no room and no complete request: too large
+            answer_rejected(status_code::header_fields_too_large_431);
+            return;
+        }
+        idle_ = begin_ == end_;
+        socket_.async_read_some(asio::buffer(buffer_.get() + end_, capacity_ - end_),
+                                [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                                    self->on_read(ec, n);
+                                });
+    }
+
+    void on_read(beast::error_code ec, std::size_t n) {
+        idle_ = false;
+        if (ec) return;  // EOF, reset, or closed by the sweep: the session ends
+        if (begin_ == end_) request_started_ = clock_type::now();
+        end_ += n;
+        batch_started_ = clock_type::now();
+        process();
+    }
+
+    void process() {
+        const serving_snapshot* snapshot = worker_.reader.get();
+        std::size_t answered = 0;
+        while (begin_ < end_ && answered < max_pipelined_batch) {
+            if (!parser_) {
+                parser_.emplace();
+                parser_->header_limit(static_cast<std::uint32_t>(worker_.limits.max_header_bytes));
+                parser_->body_limit(boost::none);
+            }
+            beast::error_code ec;
+            const std::size_t used = parser_->put(asio::buffer(buffer_.get() + begin_, end_ - begin_), ec);
+            if (ec == http::error::need_more || (!ec && !parser_->is_done())) break;
+            if (ec && ec != http::error::body_limit) {
+                parser_.reset();
+                answer_rejected(classify(ec));
+                return;
+            }
+            begin_ += used;
+            request_view& request = parser_->view;
+            if (ec == http::error::body_limit) {
+                request.has_body = true;
+                request.keep_alive = false;
+            }
+            response_plan plan = handle_request(request, peer_, snapshot);
+            ++requests_;
+            const auto& limits = worker_.limits;
+            if (draining_ || worker_.draining ||
+                (limits.max_requests_per_connection && requests_ >= limits.max_requests_per_connection))
+                plan.close = true;
+            write_response(plan, request, worker_.date.get(), out_);
+            count(plan, snapshot);
+            ++answered;
+            parser_.reset();
+            if (plan.close) {
+                close_after_write_ = true;
+                break;
+            }
+            if (begin_ < end_) request_started_ = batch_started_;
+        }
+        pending_requests_ = answered;
+        if (!out_.empty()) {
+            do_write();
+            return;
+        }
+        compact();
+        // A started request must complete within header_timeout of its first
+        // byte (Slowloris); an empty buffer waits idle_timeout for the next.
+        deadline_ = begin_ < end_ ? request_started_ + worker_.limits.header_timeout
+                                  : clock_type::now() + worker_.limits.idle_timeout;
+        do_read();
+    }
+
+    void count(const response_plan& plan, const serving_snapshot* snapshot) noexcept {
+        auto& c = worker_.counters;
+        if (plan.status == status_code::found_302) {
+            c.count_redirect(snapshot->metric_slots[plan.provider], plan.kind);
+            c.count_source(plan.source);
+        } else {
+            c.count_rejected(plan.status);
+        }
+    }
+
+    static status_code classify(const beast::error_code& ec) noexcept {
+        if (ec == http::error::header_limit) return status_code::header_fields_too_large_431;
+        if (ec == http::error::bad_version) return status_code::version_not_supported_505;
+        return status_code::bad_request_400;
+    }
+
+    void answer_rejected(status_code status) {
+        // A request line that alone exceeds the header limit is a URI problem.
+        if (status == status_code::header_fields_too_large_431 &&
+            std::memchr(buffer_.get() + begin_, '\n', end_ - begin_) == nullptr)
+            status = status_code::uri_too_long_414;
+        const response_plan plan = reject(status);
+        write_response(plan, request_view{}, worker_.date.get(), out_);
+        worker_.counters.count_rejected(status);
+        ++pending_requests_;
+        close_after_write_ = true;
+        begin_ = end_ = 0;
+        do_write();
+    }
+
+    void do_write() {
+        deadline_ = clock_type::now() + worker_.limits.write_timeout;
+        asio::async_write(socket_, asio::buffer(out_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+            self->on_write(ec);
+        });
+    }
+
+    void on_write(beast::error_code ec) {
+        if (pending_requests_)
+            worker_.counters.observe_duration(clock_type::now() - batch_started_, pending_requests_);
+        pending_requests_ = 0;
+        out_.clear();
+        if (ec) return;
+        if (close_after_write_) {
+            linger();
+            return;
+        }
+        // Requests still in the buffer (pipelined) are answered before reading.
+        batch_started_ = clock_type::now();
+        process();
+    }
+
+    /// Half-close, then read and discard until the client closes or the
+    /// linger deadline passes (RFC 9112 section 9.6: avoid a reset that
+    /// could destroy the response before the client reads it).
+    void linger() {
+        beast::error_code ignored;
+        socket_.shutdown(tcp::socket::shutdown_send, ignored);
+        deadline_ = clock_type::now() + linger_timeout;
+        socket_.async_read_some(asio::buffer(buffer_.get(), capacity_),
+                                [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                                    if (!ec) self->linger_read();
+                                });
+    }
+
+    void linger_read() {
+        socket_.async_read_some(asio::buffer(buffer_.get(), capacity_),
+                                [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                                    if (!ec) self->linger_read();
+                                });
+    }
+
+    void compact() {
+        if (begin_ == end_) {
+            begin_ = end_ = 0;
+        } else if (begin_ > 0) {
+            std::memmove(buffer_.get(), buffer_.get() + begin_, end_ - begin_);
+            end_ -= begin_;
+            begin_ = 0;
+            // The parser keeps no pointers into the buffer between calls;
+            // it is re-fed from begin_ with the moved bytes.
+        }
+    }
+
+    tcp::socket socket_;
+    worker& worker_;
+    ip_address peer_;
+    std::unique_ptr<char[]> buffer_;
+    std::size_t capacity_;
+    std::size_t begin_ = 0;  // first unparsed byte
+    std::size_t end_ = 0;    // end of received bytes
+    std::optional<request_parser> parser_;
+    std::string out_;
+    std::size_t requests_ = 0;
+    std::size_t pending_requests_ = 0;
+    bool close_after_write_ = false;
+    bool draining_ = false;
+    bool idle_ = false;
+    bool linked_ = false;
+    clock_type::time_point deadline_{};
+    clock_type::time_point request_started_{};
+    clock_type::time_point batch_started_{};
+    session* prev_ = nullptr;
+    session* next_ = nullptr;
+    friend struct worker;
+};
+
+void worker::sweep() {
+    sweep_timer.expires_after(sweep_interval);
+    sweep_timer.async_wait([this](beast::error_code ec) {
+        if (ec) return;
+        const auto now = clock_type::now();
+        // Closing only cancels pending operations; sessions are destroyed
+        // later, from their handlers, so the list stays valid here.
+        for (session* s = sessions; s != nullptr; s = s->next())
+            if (s->deadline() < now) s->expire();
+        sweep();
+    });
+}
+
+void worker::start_draining() {
+    draining = true;
+    for (session* s = sessions; s != nullptr; s = s->next()) s->drain();
+}
+
+ip_address to_ip_address(const tcp::endpoint& endpoint) {
+    const auto a = endpoint.address();
+    if (a.is_v4()) return ip_address::from_v4(a.to_v4().to_uint());
+    const auto bytes = a.to_v6().to_bytes();
+    unsigned char raw[16];
+    std::memcpy(raw, bytes.data(), 16);
+    return ip_address::from_v6_bytes(raw);  // folds ::ffff:a.b.c.d from dual-stack sockets
+}
+
+}  // namespace
+
+struct http_server::impl {
+    impl(const endpoint_config& listen, unsigned thread_count, const connection_limits& limits_in,
+         const serving_store& store, request_metrics& metrics_in)
+        : limits(limits_in), metrics(metrics_in), accept_context(1), acceptor(accept_context), backoff(accept_context) {
+        for (unsigned i = 0; i < thread_count; ++i)
+            workers.push_back(std::make_unique<worker>(store, metrics.thread(i), metrics, limits));
+        const tcp::endpoint endpoint(asio::ip::make_address(listen.host), listen.port);
+        acceptor.open(endpoint.protocol());
+        acceptor.set_option(asio::socket_base::reuse_address(true));
+        if (endpoint.address().is_v6()) acceptor.set_option(asio::ip::v6_only(false));  // [::] takes IPv4 too
+        acceptor.bind(endpoint);
+        acceptor.listen(asio::socket_base::max_listen_connections);
+    }
+
+    void do_accept() {
+        if (!accepting) return;
+        // The least-loaded worker gets the next connection.
+        worker* target = workers.front().get();
+        for (auto& w : workers)
+            if (w->session_count.load(std::memory_order_relaxed) < target->session_count.load(std::memory_order_relaxed))
+                target = w.get();
+        acceptor.async_accept(target->context, [this, target](beast::error_code ec, tcp::socket socket) {
+            on_accept(ec, std::move(socket), *target);
+        });
+    }
+
+    void on_accept(beast::error_code ec, tcp::socket socket, worker& target) {
+        if (ec == asio::error::operation_aborted || !accepting) return;
+        if (ec) {
+            metrics.accept_errors.fetch_add(1, std::memory_order_relaxed);
+            // EMFILE/ENFILE and friends: retrying at once would spin. Back
+            // off, then re-arm; never stop accepting for good.
+            spdlog::warn("accept failed: {}; retrying in 100 ms", ec.message());
+            backoff.expires_after(std::chrono::milliseconds(100));
+            backoff.async_wait([this](beast::error_code wait_ec) {
+                if (!wait_ec) do_accept();
+            });
+            return;
+        }
+        const auto open = metrics.connections_open.fetch_add(1, std::memory_order_relaxed) + 1;
+        if (static_cast<std::size_t>(open) > limits.max_connections) {
+            metrics.connections_open.fetch_sub(1, std::memory_order_relaxed);
+            metrics.connections_rejected.fetch_add(1, std::memory_order_relaxed);
+            beast::error_code ignored;
+            socket.set_option(asio::socket_base::linger(true, 0), ignored);  // RST: no TIME_WAIT pile-up
+            socket.close(ignored);
+            do_accept();
+            return;
+        }
+        beast::error_code endpoint_ec;
+        const auto remote = socket.remote_endpoint(endpoint_ec);
+        if (endpoint_ec) {  // the client already left
+            metrics.connections_open.fetch_sub(1, std::memory_order_relaxed);
+            do_accept();
+            return;
+        }
+        socket.set_option(tcp::no_delay(true), endpoint_ec);
+        auto s = std::make_shared<session>(std::move(socket), target, to_ip_address(remote));
+        asio::post(target.context, [s] { s->start(); });
+        do_accept();
+    }
+
+    const connection_limits limits;
+    request_metrics& metrics;
+    asio::io_context accept_context;
+    tcp::acceptor acceptor;
+    asio::steady_timer backoff;
+    std::vector<std::unique_ptr<worker>> workers;
+    std::vector<std::thread> threads;
+    std::atomic<bool> accepting{true};
+};
+
+http_server::http_server(const endpoint_config& listen, unsigned threads, const connection_limits& limits,
+                         const serving_store& store, request_metrics& metrics)
+    : impl_(std::make_unique<impl>(listen, threads, limits, store, metrics)) {}
+
+http_server::~http_server() { stop(); }
+
+unsigned short http_server::port() const noexcept {
+    beast::error_code ec;
+    return impl_->acceptor.local_endpoint(ec).port();
+}
+
+void http_server::start() {
+    for (auto& w : impl_->workers) {
+        w->sweep();
+        impl_->threads.emplace_back([&w] {
+            auto guard = asio::make_work_guard(w->context);
+            w->context.run();
+        });
+    }
+    impl_->do_accept();
+    impl_->threads.emplace_back([this] {
+        auto guard = asio::make_work_guard(impl_->accept_context);
+        impl_->accept_context.run();
+    });
+}
+
+void http_server::stop_accepting() {
+    asio::post(impl_->accept_context, [this] {
+        impl_->accepting = false;
+        beast::error_code ignored;
+        impl_->acceptor.close(ignored);
+        impl_->backoff.cancel();
+    });
+    for (auto& w : impl_->workers) asio::post(w->context, [&w] { w->start_draining(); });
+}
+
+std::size_t http_server::open_connections() const noexcept {
+    return static_cast<std::size_t>(std::max<std::int64_t>(0, impl_->metrics.connections_open.load()));
+}
+
+void http_server::stop() {
+    if (!impl_) return;
+    impl_->accept_context.stop();
+    for (auto& w : impl_->workers) w->context.stop();
+    for (auto& t : impl_->threads)
+        if (t.joinable()) t.join();
+    impl_->threads.clear();
+}
+
+}  // namespace registry_redirector

@@ -1,0 +1,147 @@
+#include "registry_redirector/request_handler.hpp"
+
+namespace registry_redirector {
+
+const char* to_label(route r) noexcept {
+    switch (r) {
+        case route::registry: return "registry";
+        case route::artifacts: return "artifacts";
+        case route::rejected: return "rejected";
+    }
+    return "rejected";
+}
+
+unsigned to_number(status_code s) noexcept {
+    switch (s) {
+        case status_code::found_302: return 302;
+        case status_code::bad_request_400: return 400;
+        case status_code::method_not_allowed_405: return 405;
+        case status_code::content_too_large_413: return 413;
+        case status_code::uri_too_long_414: return 414;
+        case status_code::header_fields_too_large_431: return 431;
+        case status_code::service_unavailable_503: return 503;
+        case status_code::version_not_supported_505: return 505;
+    }
+    return 500;
+}
+
+namespace {
+
+/// The OCI distribution API lives under /v2 (distribution-spec, "Endpoints"):
+/// exactly "/v2", "/v2/..." and "/v2?query" go to the registry host.
+bool is_registry_path(std::string_view target) noexcept {
+    if (target.size() < 3 || target.compare(0, 3, "/v2") != 0) return false;
+    return target.size() == 3 || target[3] == '/' || target[3] == '?';
+}
+
+std::string_view status_line(status_code s) noexcept {
+    switch (s) {
+        case status_code::found_302: return "HTTP/1.1 302 Found\r\n";
+        case status_code::bad_request_400: return "HTTP/1.1 400 Bad Request\r\n";
+        case status_code::method_not_allowed_405: return "HTTP/1.1 405 Method Not Allowed\r\n";
+        case status_code::content_too_large_413: return "HTTP/1.1 413 Content Too Large\r\n";
+        case status_code::uri_too_long_414: return "HTTP/1.1 414 URI Too Long\r\n";
+        case status_code::header_fields_too_large_431: return "HTTP/1.1 431 Request Header Fields Too Large\r\n";
+        case status_code::service_unavailable_503: return "HTTP/1.1 503 Service Unavailable\r\n";
+        case status_code::version_not_supported_505: return "HTTP/1.1 505 HTTP Version Not Supported\r\n";
+    }
+    return "HTTP/1.1 500 Internal Server Error\r\n";
+}
+
+std::string_view error_body(status_code s) noexcept {
+    switch (s) {
+        case status_code::found_302: return "";
+        case status_code::bad_request_400: return "Bad request.\n";
+        case status_code::method_not_allowed_405: return "Only GET and HEAD are allowed.\n";
+        case status_code::content_too_large_413: return "Requests must not have a body.\n";
+        case status_code::uri_too_long_414: return "Request target too long.\n";
+        case status_code::header_fields_too_large_431: return "Request header too large.\n";
+        case status_code::service_unavailable_503: return "Routing table not loaded yet; retry shortly.\n";
+        case status_code::version_not_supported_505: return "Only HTTP/1.0 and HTTP/1.1 are supported.\n";
+    }
+    return "";
+}
+
+}  // namespace
+
+response_plan reject(status_code status) noexcept {
+    response_plan p;
+    p.status = status;
+    p.kind = route::rejected;
+    p.close = true;
+    return p;
+}
+
+response_plan handle_request(const request_view& request, const ip_address& peer,
+                             const serving_snapshot* snapshot) noexcept {
+    response_plan p;
+    p.close = !request.keep_alive;
+    if (request.version < 10 || request.version >= 20) {
+        p = reject(status_code::version_not_supported_505);
+        return p;
+    }
+    const bool head = request.method == "HEAD";
+    if (!head && request.method != "GET") {
+        p.status = status_code::method_not_allowed_405;
+        // An unread body would be parsed as the next request: close instead.
+        p.close = p.close || request.has_body;
+        return p;
+    }
+    if (request.has_body) return reject(status_code::content_too_large_413);
+    // Only origin-form ("/path?query") can be appended to "https://host".
+    if (request.target.empty() || request.target.front() != '/') return reject(status_code::bad_request_400);
+    if (snapshot == nullptr) {
+        p.status = status_code::service_unavailable_503;
+        return p;
+    }
+    const client_ip client = resolve_client_ip(peer, request.real_ip, snapshot->trusted);
+    p.source = client.source;
+    const routing_table& routes = snapshot->routes;
+    p.provider = routes.redirect_index(routes.match(client.address));
+    const redirect_target& hosts = *routes.providers()[p.provider].redirects_to;
+    p.status = status_code::found_302;
+    if (is_registry_path(request.target)) {
+        p.kind = route::registry;
+        p.host = hosts.registry;
+    } else {
+        p.kind = route::artifacts;
+        p.host = hosts.artifacts;
+    }
+    return p;
+}
+
+void write_response(const response_plan& plan, const request_view& request, std::string_view date,
+                    std::string& out) {
+    out += status_line(plan.status);
+    if (plan.status == status_code::found_302) {
+        out += "Location: https://";
+        out += plan.host;
+        out += request.target;
+        out += "\r\nContent-Length: 0\r\n";
+    } else {
+        const std::string_view body = error_body(plan.status);
+        if (plan.status == status_code::method_not_allowed_405) out += "Allow: GET, HEAD\r\n";
+        if (plan.status == status_code::service_unavailable_503) out += "Retry-After: 1\r\n";
+        out += "Content-Type: text/plain; charset=utf-8\r\nContent-Length: ";
+        char digits[8];
+        std::size_t n = body.size(), len = 0;
+        do {
+            digits[len++] = static_cast<char>('0' + n % 10);
+            n /= 10;
+        } while (n);
+        while (len) out += digits[--len];
+        out += "\r\n";
+    }
+    out += "Date: ";
+    out += date;
+    out += "\r\n";
+    if (plan.close)
+        out += "Connection: close\r\n";
+    else if (request.version == 10)
+        out += "Connection: keep-alive\r\n";
+    out += "\r\n";
+    const bool head = request.method == "HEAD";
+    if (plan.status != status_code::found_302 && !head) out += error_body(plan.status);
+}
+
+}  // namespace registry_redirector

@@ -1,0 +1,356 @@
+#include "registry_redirector/routing_table.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include "registry_redirector/config_error.hpp"
+
+namespace registry_redirector {
+
+namespace {
+
+constexpr std::uint32_t hole = 0xfffffffeu;  // a prefix of no provider: punches a hole
+constexpr std::size_t max_listed_warnings = 1000;
+
+/// ASN -> the providers listing it, in file order.
+class asn_owners {
+public:
+    explicit asn_owners(const std::vector<provider_config>& providers) {
+        for (std::uint32_t i = 0; i < providers.size(); ++i)
+            for (std::uint32_t asn : providers[i].asns) pairs_.push_back({asn, i});
+        std::sort(pairs_.begin(), pairs_.end());
+    }
+
+    /// Calls f(provider) for each provider listing `asn`, in file order.
+    template <class F>
+    void for_each(std::uint32_t asn, F&& f) const {
+        auto it = std::lower_bound(pairs_.begin(), pairs_.end(), std::pair{asn, std::uint32_t{0}});
+        for (; it != pairs_.end() && it->first == asn; ++it) f(it->second);
+    }
+
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> pairs_;
+};
+
+template <class Key>
+struct cidr_entry {
+    Key network;
+    std::uint8_t length;
+    std::uint32_t provider;
+};
+
+/// One resolved prefix, as handed to a visitor.
+template <class Origin>
+struct resolved {
+    decltype(Origin::network) network;
+    std::uint8_t length;
+    std::uint32_t provider;  // provider index, or hole
+    const Origin* origins;   // the table's (prefix, origin) rows for it; may be empty
+    std::size_t origin_count;
+    bool explicit_cidr;
+};
+
+struct warning_sink {
+    std::vector<std::string>& list;
+    std::size_t& ties;
+    void add(std::string w) {
+        if (list.size() < max_listed_warnings) list.push_back(std::move(w));
+    }
+};
+
+/// Applies the decision rules to one address family. `origins` is sorted in
+/// place; `cidrs` are the explicit prefixes of this family, sorted.
+template <class Origin, class Visitor>
+void resolve_family(std::vector<Origin>& origins,
+                    const std::vector<cidr_entry<decltype(Origin::network)>>& cidrs, const asn_owners& owners,
+                    const std::vector<provider_config>& providers, warning_sink& warnings, Visitor&& visit) {
+    auto less = [](const Origin& a, const Origin& b) {
+        if (a.network != b.network) return a.network < b.network;
+        if (a.length != b.length) return a.length < b.length;
+        return a.asn < b.asn;
+    };
+    if (!std::is_sorted(origins.begin(), origins.end(), less)) std::sort(origins.begin(), origins.end(), less);
+
+    auto cidr_it = cidrs.begin();
+    auto emit_cidr = [&](const Origin* rows, std::size_t count) {
+        visit(resolved<Origin>{cidr_it->network, cidr_it->length, cidr_it->provider, rows, count, true});
+        ++cidr_it;
+    };
+    auto cidr_before = [&](const Origin& o) {
+        return cidr_it != cidrs.end() && (cidr_it->network != o.network ? cidr_it->network < o.network
+                                                                        : cidr_it->length < o.length);
+    };
+
+    std::size_t i = 0;
+    while (i < origins.size()) {
+        std::size_t j = i + 1;
+        while (j < origins.size() && origins[j].network == origins[i].network &&
+               origins[j].length == origins[i].length)
+            ++j;
+        while (cidr_before(origins[i])) emit_cidr(nullptr, 0);
+        if (cidr_it != cidrs.end() && cidr_it->network == origins[i].network &&
+            cidr_it->length == origins[i].length) {
+            emit_cidr(&origins[i], j - i);  // an explicit cidr beats what the tables say
+            i = j;
+            continue;
+        }
+        std::uint32_t winner = hole;
+        bool tie = false;
+        for (std::size_t k = i; k < j; ++k) {
+            if (k > i && origins[k].asn == origins[k - 1].asn) continue;  // a duplicate row
+            owners.for_each(origins[k].asn, [&](std::uint32_t p) {
+                if (winner != hole && winner != p) tie = true;
+                winner = std::min(winner == hole ? p : winner, p);
+            });
+        }
+        if (tie) {
+            ++warnings.ties;
+            std::string who;
+            for (std::size_t k = i; k < j; ++k)
+                owners.for_each(origins[k].asn, [&](std::uint32_t p) {
+                    who += (who.empty() ? "" : ", ") + std::string("AS") + std::to_string(origins[k].asn) + " (" +
+                           providers[p].name + ")";
+                });
+            ip_prefix shown;
+            if constexpr (sizeof(origins[i].network) == 4)
+                shown = {ip_family::v4, origins[i].network, 0, origins[i].length};
+            else
+                shown = {ip_family::v6, 0, origins[i].network, origins[i].length};
+            warnings.add("prefix " + to_string(shown) + " is claimed by several providers: " + who + "; " +
+                         providers[winner].name + " wins (its file name sorts first)");
+        }
+        visit(resolved<Origin>{origins[i].network, origins[i].length, winner, &origins[i], j - i, false});
+        i = j;
+    }
+    while (cidr_it != cidrs.end()) emit_cidr(nullptr, 0);
+}
+
+/// Everything both the routing table and the explainer need before the
+/// per-family walk.
+struct resolution_inputs {
+    std::vector<cidr_entry<std::uint32_t>> cidrs_v4;
+    std::vector<cidr_entry<uint128>> cidrs_v6;
+    std::uint32_t default_index = 0;
+};
+
+std::uint32_t find_default(const std::vector<provider_config>& providers, const std::string& default_provider) {
+    auto def = std::find_if(providers.begin(), providers.end(),
+                            [&](const provider_config& p) { return p.name == default_provider; });
+    if (def == providers.end()) {
+        std::string names;
+        for (const auto& p : providers) names += (names.empty() ? "" : ", ") + p.name;
+        throw config_error("default_provider", 0,
+                           "default provider \"" + default_provider + "\" is not among the providers (" + names + ")");
+    }
+    if (!def->redirects_to)
+        throw config_error(def->file, 0, "the default provider \"" + default_provider + "\" has no redirectsTo");
+    return static_cast<std::uint32_t>(def - providers.begin());
+}
+
+resolution_inputs prepare(const std::vector<provider_config>& providers, const std::string& default_provider,
+                          std::vector<std::string>& warnings) {
+    resolution_inputs in;
+    if (!default_provider.empty()) in.default_index = find_default(providers, default_provider);
+
+    // Explicit cidrs: one owner each; a second provider listing the same
+    // prefix loses by file order, as with ASNs.
+    std::map<std::pair<int, std::pair<uint128, int>>, std::uint32_t> seen;
+    for (std::uint32_t i = 0; i < providers.size(); ++i) {
+        for (const auto& c : providers[i].cidrs) {
+            const auto key = std::pair{static_cast<int>(c.family), std::pair{c.family == ip_family::v4 ? uint128{c.v4} : c.v6, static_cast<int>(c.length)}};
+            if (auto [it, inserted] = seen.emplace(key, i); !inserted) {
+                warnings.push_back("cidr " + to_string(c) + " is listed by " + providers[it->second].name + " and " +
+                                   providers[i].name + "; " + providers[it->second].name + " wins (its file name sorts first)");
+                continue;
+            }
+            if (c.family == ip_family::v4)
+                in.cidrs_v4.push_back({c.v4, c.length, i});
+            else
+                in.cidrs_v6.push_back({c.v6, c.length, i});
+        }
+    }
+    auto by_prefix = [](const auto& a, const auto& b) {
+        return a.network != b.network ? a.network < b.network : a.length < b.length;
+    };
+    std::sort(in.cidrs_v4.begin(), in.cidrs_v4.end(), by_prefix);
+    std::sort(in.cidrs_v6.begin(), in.cidrs_v6.end(), by_prefix);
+
+    // An ASN listed by several providers is a tie for every prefix it
+    // originates: say so once here, and per prefix during resolution.
+    std::map<std::uint32_t, std::vector<std::uint32_t>> listed_by;
+    for (std::uint32_t i = 0; i < providers.size(); ++i)
+        for (auto asn : providers[i].asns) listed_by[asn].push_back(i);
+    for (const auto& [asn, who] : listed_by) {
+        if (who.size() < 2) continue;
+        std::string names;
+        for (auto p : who) names += (names.empty() ? "" : " and ") + providers[p].name;
+        warnings.push_back("AS" + std::to_string(asn) + " is listed by " + names + "; " + providers[who[0]].name +
+                           " wins (its file name sorts first)");
+    }
+    for (const auto& p : providers)
+        for (const auto& w : p.warnings) warnings.push_back(w);
+    return in;
+}
+
+std::vector<routing_provider> make_providers(const std::vector<provider_config>& providers,
+                                             std::uint32_t default_index) {
+    std::vector<routing_provider> out;
+    for (std::uint32_t i = 0; i < providers.size(); ++i) {
+        routing_provider r;
+        r.name = providers[i].name;
+        r.redirects_to = providers[i].redirects_to;
+        r.redirect_index = providers[i].redirects_to ? i : default_index;
+        r.asns = providers[i].asns;
+        out.push_back(std::move(r));
+    }
+    return out;
+}
+
+}  // namespace
+
+routing_table build_routing_table(const std::vector<provider_config>& providers, const std::string& default_provider,
+                                  origin_table origins) {
+    routing_table t;
+    resolution_inputs in = prepare(providers, default_provider, t.warnings_);
+    in.default_index = find_default(providers, default_provider);
+    t.providers_ = make_providers(providers, in.default_index);
+    t.default_index_ = in.default_index;
+    const asn_owners owners(providers);
+    warning_sink sink{t.warnings_, t.stats_.ties};
+
+    std::vector<lpm_table_v4::entry> e4;
+    resolve_family(origins.v4, in.cidrs_v4, owners, providers, sink, [&](const resolved<origin_v4>& r) {
+        if (r.provider != hole) ++t.providers_[r.provider].prefixes_v4;
+        if (!r.explicit_cidr || r.origin_count) ++t.stats_.table_prefixes_v4;
+        e4.push_back({r.network, r.length, r.provider});
+    });
+    origins.v4 = {};
+    t.v4_ = lpm_table_v4::build(std::move(e4));
+
+    std::vector<lpm_table_v6::entry> e6;
+    resolve_family(origins.v6, in.cidrs_v6, owners, providers, sink, [&](const resolved<origin_v6>& r) {
+        if (r.provider != hole) ++t.providers_[r.provider].prefixes_v6;
+        if (!r.explicit_cidr || r.origin_count) ++t.stats_.table_prefixes_v6;
+        e6.push_back({r.network, r.length, r.provider});
+    });
+    origins.v6 = {};
+    t.v6_ = lpm_table_v6::build(std::move(e6));
+
+    t.stats_.ranges_v4 = t.v4_.range_count();
+    t.stats_.ranges_v6 = t.v6_.range_count();
+    t.stats_.memory_bytes = t.v4_.memory_bytes() + t.v6_.memory_bytes();
+    if (t.stats_.ties > max_listed_warnings)
+        t.warnings_.push_back(std::to_string(t.stats_.ties) + " prefixes are claimed by several providers in all");
+    return t;
+}
+
+namespace {
+
+template <class Origin, class Key>
+void reduce_family(std::vector<Origin>& rows, const std::vector<cidr_entry<Key>>& cidrs, const asn_owners& owners,
+                   std::vector<Origin>& kept) {
+    auto less = [](const Origin& a, const Origin& b) {
+        if (a.network != b.network) return a.network < b.network;
+        if (a.length != b.length) return a.length < b.length;
+        return a.asn < b.asn;
+    };
+    std::sort(rows.begin(), rows.end(), less);
+    auto last_address = [](Key network, unsigned length) {
+        const Key host = length == sizeof(Key) * 8 ? Key{0} : static_cast<Key>(~Key{0} >> length);
+        return static_cast<Key>(network | host);
+    };
+    // Open provider prefixes, as their last addresses; nested ones on top.
+    std::vector<Key> open;
+    auto cidr = cidrs.begin();
+    std::size_t i = 0;
+    while (i < rows.size()) {
+        std::size_t j = i + 1;
+        while (j < rows.size() && rows[j].network == rows[i].network && rows[j].length == rows[i].length) ++j;
+        const Key network = rows[i].network;
+        // Explicit cidrs that start at or before this prefix open first.
+        while (cidr != cidrs.end() &&
+               (cidr->network < network || (cidr->network == network && cidr->length <= rows[i].length))) {
+            while (!open.empty() && open.back() < cidr->network) open.pop_back();
+            open.push_back(last_address(cidr->network, cidr->length));
+            ++cidr;
+        }
+        while (!open.empty() && open.back() < network) open.pop_back();
+        bool provider = false;
+        for (std::size_t k = i; k < j && !provider; ++k) owners.for_each(rows[k].asn, [&](std::uint32_t) { provider = true; });
+        if (provider || !open.empty()) kept.insert(kept.end(), rows.begin() + static_cast<std::ptrdiff_t>(i), rows.begin() + static_cast<std::ptrdiff_t>(j));
+        if (provider) open.push_back(last_address(network, rows[i].length));
+        i = j;
+    }
+}
+
+}  // namespace
+
+origin_table reduce_to_providers(const std::vector<provider_config>& providers, origin_table origins) {
+    std::vector<std::string> ignored;
+    const resolution_inputs in = prepare(providers, std::string(), ignored);
+    const asn_owners owners(providers);
+    origin_table out;
+    reduce_family(origins.v4, in.cidrs_v4, owners, out.v4);
+    reduce_family(origins.v6, in.cidrs_v6, owners, out.v6);
+    return out;
+}
+
+struct route_explainer::data {
+    struct row {
+        ip_prefix prefix;
+        std::uint32_t provider;
+        bool explicit_cidr;
+        std::uint32_t first_origin;
+        std::uint32_t origin_count;
+    };
+    std::vector<row> rows;
+    std::vector<std::uint32_t> origins;
+    lpm_table_v4 v4;
+    lpm_table_v6 v6;
+};
+
+route_explainer::route_explainer(const std::vector<provider_config>& providers, const std::string& default_provider,
+                                 origin_table origins)
+    : table_(build_routing_table(providers, default_provider, origins)), data_(std::make_unique<data>()) {
+    std::vector<std::string> ignored_warnings;
+    std::size_t ignored_ties = 0;
+    warning_sink sink{ignored_warnings, ignored_ties};
+    const resolution_inputs in = prepare(providers, default_provider, ignored_warnings);
+    const asn_owners owners(providers);
+    auto add_row = [&](ip_prefix p, const auto& r) {
+        const auto first = static_cast<std::uint32_t>(data_->origins.size());
+        for (std::size_t k = 0; k < r.origin_count; ++k)
+            if (k == 0 || r.origins[k].asn != r.origins[k - 1].asn) data_->origins.push_back(r.origins[k].asn);
+        data_->rows.push_back({p, r.provider, r.explicit_cidr, first,
+                               static_cast<std::uint32_t>(data_->origins.size() - first)});
+        return static_cast<std::uint32_t>(data_->rows.size() - 1);
+    };
+    std::vector<lpm_table_v4::entry> e4;
+    resolve_family(origins.v4, in.cidrs_v4, owners, providers, sink, [&](const resolved<origin_v4>& r) {
+        e4.push_back({r.network, r.length, add_row(ip_prefix{ip_family::v4, r.network, 0, r.length}, r)});
+    });
+    data_->v4 = lpm_table_v4::build(std::move(e4));
+    std::vector<lpm_table_v6::entry> e6;
+    resolve_family(origins.v6, in.cidrs_v6, owners, providers, sink, [&](const resolved<origin_v6>& r) {
+        e6.push_back({r.network, r.length, add_row(ip_prefix{ip_family::v6, 0, r.network, r.length}, r)});
+    });
+    data_->v6 = lpm_table_v6::build(std::move(e6));
+}
+
+route_explainer::~route_explainer() = default;
+
+route_explanation route_explainer::explain(const ip_address& address) const {
+    route_explanation e;
+    const auto row = address.family == ip_family::v4 ? data_->v4.lookup(address.v4) : data_->v6.lookup(address.v6);
+    if (row) {
+        const auto& r = data_->rows[*row];
+        e.prefix = r.prefix;
+        e.explicit_cidr = r.explicit_cidr;
+        e.origins.assign(data_->origins.begin() + r.first_origin,
+                         data_->origins.begin() + r.first_origin + r.origin_count);
+        e.matched = r.provider == hole ? routing_table::no_provider : r.provider;
+    }
+    e.redirect = table_.redirect_index(e.matched);
+    return e;
+}
+
+}  // namespace registry_redirector
