@@ -217,7 +217,10 @@ server_config load_server_config(const std::string& path) {
     if (!prefixes) f.fail(root, "missing key \"prefixes\" (a list of prefix->origin-ASN table files)");
     for (const auto& item : f.list(prefixes, "prefixes"))
         c.prefix_files.push_back(resolve(path, f.scalar(item, "each entry of prefixes")));
-    if (const auto n = root["default_provider"]) c.default_provider = f.scalar(n, "default_provider");
+    if (const auto n = root["default_provider"]) {
+        c.default_provider = f.scalar(n, "default_provider");
+        if (c.default_provider.empty()) f.fail(n, "default_provider must name a provider");
+    }
     if (const auto n = root["trusted_proxies"]) {
         for (const auto& item : f.list(n, "trusted_proxies")) {
             const ip_prefix p = parse_cidr_or_address(f, item, "trusted proxy");

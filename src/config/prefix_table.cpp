@@ -168,6 +168,12 @@ prefix_file_stats load_prefix_file(const std::string& path, origin_table& into,
         }
         carried = available - start;
         if (n == 0) {
+            // A truncated gzip ends early with its error set: report that,
+            // not the half line it left behind.
+            int err = Z_OK;
+            gzerror(file.get(), &err);
+            if (err != Z_OK && err != Z_STREAM_END)
+                throw config_error(path, static_cast<int>(stats.lines + 1), "read failed: truncated or corrupt gzip");
             if (carried > 0) parser.parse(data.substr(start));  // last line without '\n'
             break;
         }

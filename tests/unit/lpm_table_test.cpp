@@ -1,0 +1,148 @@
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+
+#include "registry_redirector/lpm_table.hpp"
+
+namespace registry_redirector {
+namespace {
+
+template <class Key>
+Key mask_of(unsigned length) {
+    constexpr unsigned bits = sizeof(Key) * 8;
+    return length == 0 ? Key{0} : static_cast<Key>(~Key{0} << (bits - length));
+}
+
+/// The reference: scan every prefix, keep the longest that contains the key.
+template <class Key>
+std::optional<std::uint32_t> naive_lookup(const std::vector<typename lpm_table<Key>::entry>& entries, Key key) {
+    int best = -1;
+    std::optional<std::uint32_t> value;
+    for (const auto& e : entries) {
+        if ((key & mask_of<Key>(e.length)) == e.network && static_cast<int>(e.length) > best) {
+            best = e.length;
+            value = e.value;
+        }
+    }
+    return value;
+}
+
+template <class Key>
+Key random_key(std::mt19937_64& rng) {
+    if constexpr (sizeof(Key) == 4)
+        return static_cast<Key>(rng());
+    else
+        return (static_cast<Key>(rng()) << 64) | rng();
+}
+
+/// Random prefixes that nest often: many are carved out of earlier ones.
+template <class Key>
+std::vector<typename lpm_table<Key>::entry> random_entries(std::mt19937_64& rng, std::size_t count) {
+    constexpr unsigned bits = sizeof(Key) * 8;
+    std::vector<typename lpm_table<Key>::entry> out;
+    std::map<std::pair<Key, unsigned>, bool> seen;
+    std::uniform_int_distribution<unsigned> length_dist(0, bits);
+    while (out.size() < count) {
+        Key base = random_key<Key>(rng);
+        unsigned length = length_dist(rng);
+        if (!out.empty() && rng() % 2) {  // nest inside an existing prefix
+            const auto& parent = out[rng() % out.size()];
+            base = parent.network | (random_key<Key>(rng) & ~mask_of<Key>(parent.length));
+            length = parent.length + static_cast<unsigned>(rng() % (bits - parent.length + 1));
+        }
+        if (rng() % 50 == 0) length = bits;  // host routes
+        const Key network = base & mask_of<Key>(length);
+        if (!seen.emplace(std::pair{network, length}, true).second) continue;
+        out.push_back({network, static_cast<std::uint8_t>(length), static_cast<std::uint32_t>(rng() % 7)});
+    }
+    return out;
+}
+
+template <class Key>
+void differential(std::uint64_t seed, std::size_t prefixes, std::size_t probes) {
+    std::mt19937_64 rng(seed);
+    const auto entries = random_entries<Key>(rng, prefixes);
+    const auto table = lpm_table<Key>::build(entries);
+    for (std::size_t i = 0; i < probes; ++i) {
+        Key key = random_key<Key>(rng);
+        // Half the probes land at a prefix edge, where off-by-one bugs live.
+        if (i % 2) {
+            const auto& e = entries[rng() % entries.size()];
+            const Key last = e.network | ~mask_of<Key>(e.length);
+            const Key choices[] = {e.network, last, static_cast<Key>(e.network - 1), static_cast<Key>(last + 1)};
+            key = choices[rng() % 4];
+        }
+        ASSERT_EQ(table.lookup(key), naive_lookup<Key>(entries, key)) << "seed " << seed << " probe " << i;
+    }
+}
+
+TEST(LpmTableTest, MatchesNaiveScanIpv4) {
+    for (std::uint64_t seed = 1; seed <= 20; ++seed) differential<std::uint32_t>(seed, 300, 2000);
+}
+
+TEST(LpmTableTest, MatchesNaiveScanIpv6) {
+    for (std::uint64_t seed = 1; seed <= 20; ++seed) differential<uint128>(seed, 300, 2000);
+}
+
+TEST(LpmTableTest, EmptyTableMatchesNothing) {
+    const auto t = lpm_table_v4::build({});
+    EXPECT_FALSE(t.lookup(0));
+    EXPECT_FALSE(t.lookup(0xffffffffu));
+    const lpm_table_v6 empty6;
+    EXPECT_FALSE(empty6.lookup(~uint128{0}));
+}
+
+TEST(LpmTableTest, DefaultRouteAndHostRoutes) {
+    const auto t = lpm_table_v4::build({{0, 0, 1}, {0xC0000201u, 32, 2}, {0xffffffffu, 32, 3}, {0, 32, 4}});
+    EXPECT_EQ(t.lookup(0), 4u);
+    EXPECT_EQ(t.lookup(1), 1u);
+    EXPECT_EQ(t.lookup(0xC0000200u), 1u);
+    EXPECT_EQ(t.lookup(0xC0000201u), 2u);
+    EXPECT_EQ(t.lookup(0xC0000202u), 1u);
+    EXPECT_EQ(t.lookup(0xfffffffeu), 1u);
+    EXPECT_EQ(t.lookup(0xffffffffu), 3u);
+}
+
+TEST(LpmTableTest, MoreSpecificPunchesHoleAndParentResumes) {
+    // 198.51.100.0/24 -> 1, with 198.51.100.128/25 -> 2 at its end and
+    // 198.51.100.64/26 -> 3 in the middle.
+    const auto t = lpm_table_v4::build({{0xC6336400u, 24, 1}, {0xC6336480u, 25, 2}, {0xC6336440u, 26, 3}});
+    EXPECT_EQ(t.lookup(0xC6336400u), 1u);
+    EXPECT_EQ(t.lookup(0xC633643Fu), 1u);
+    EXPECT_EQ(t.lookup(0xC6336440u), 3u);
+    EXPECT_EQ(t.lookup(0xC633647Fu), 3u);
+    EXPECT_EQ(t.lookup(0xC6336480u), 2u);
+    EXPECT_EQ(t.lookup(0xC63364FFu), 2u);
+    EXPECT_FALSE(t.lookup(0xC6336500u));
+    EXPECT_FALSE(t.lookup(0xC63363FFu));
+}
+
+TEST(LpmTableTest, EqualNeighboursMerge) {
+    // Two adjacent /25s with one value are one range; the lookup is the same.
+    const auto t = lpm_table_v4::build({{0xC0000200u, 25, 5}, {0xC0000280u, 25, 5}});
+    EXPECT_EQ(t.range_count(), 3u);  // none, 192.0.2.0/24 as one range, none
+    EXPECT_EQ(t.lookup(0xC00002FFu), 5u);
+}
+
+TEST(LpmTableTest, RejectsDuplicatesAndHostBits) {
+    EXPECT_THROW(lpm_table_v4::build({{0xC0000200u, 24, 1}, {0xC0000200u, 24, 2}}), std::invalid_argument);
+    EXPECT_THROW(lpm_table_v4::build({{0xC0000201u, 24, 1}}), std::invalid_argument);
+    EXPECT_THROW(lpm_table_v4::build({{0, 33, 1}}), std::invalid_argument);
+}
+
+TEST(LpmTableTest, Ipv6BoundariesAndFullLength) {
+    const uint128 doc = static_cast<uint128>(0x20010db8u) << 96;
+    const uint128 all = ~uint128{0};
+    const auto t = lpm_table_v6::build({{0, 0, 1}, {doc, 32, 2}, {doc | 1, 128, 3}, {all, 128, 4}});
+    EXPECT_EQ(t.lookup(0), 1u);
+    EXPECT_EQ(t.lookup(doc), 2u);
+    EXPECT_EQ(t.lookup(doc | 1), 3u);
+    EXPECT_EQ(t.lookup(doc | 2), 2u);
+    EXPECT_EQ(t.lookup(doc - 1), 1u);
+    EXPECT_EQ(t.lookup(all), 4u);
+    EXPECT_EQ(t.lookup(all - 1), 1u);
+}
+
+}  // namespace
+}  // namespace registry_redirector
