@@ -27,6 +27,8 @@ struct connection_limits {
     std::size_t max_header_bytes = 8'192;
 };
 
+enum class access_log_format : std::uint8_t { off, json, text };
+
 struct server_config {
     std::string path;  ///< the config file itself
     endpoint_config listen{"0.0.0.0", 8080};
@@ -38,6 +40,13 @@ struct server_config {
     std::string default_provider = "google";
     std::vector<ip_prefix> trusted_proxies;
     connection_limits limits;
+    /// After SIGTERM: keep serving (not ready) this long, so the load
+    /// balancer notices; then drain for at most shutdown_timeout.
+    std::chrono::milliseconds shutdown_delay{5'000};
+    std::chrono::milliseconds shutdown_timeout{30'000};
+    access_log_format access_log = access_log_format::off;
+    std::uint8_t access_log_ipv4_prefix = 24;  ///< client addresses are logged as this prefix
+    std::uint8_t access_log_ipv6_prefix = 48;
 };
 
 struct redirect_target {

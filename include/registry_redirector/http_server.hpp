@@ -6,6 +6,7 @@
 
 #include <memory>
 
+#include "registry_redirector/access_log.hpp"
 #include "registry_redirector/config.hpp"
 #include "registry_redirector/request_metrics.hpp"
 #include "registry_redirector/serving_snapshot.hpp"
@@ -20,8 +21,9 @@ using serving_store = snapshot_store<serving_snapshot>;
 class http_server {
 public:
     /// Binds the listener (throws boost::system::system_error on failure).
+    /// `log` may be null (no access log); it must outlive the server.
     http_server(const endpoint_config& listen, unsigned threads, const connection_limits& limits,
-                const serving_store& store, request_metrics& metrics);
+                const serving_store& store, request_metrics& metrics, access_log* log = nullptr);
     ~http_server();
 
     /// The bound port (useful with port 0).

@@ -20,6 +20,7 @@ struct request_view {
     bool keep_alive = true;   ///< what the client asked for (Connection, version)
     bool has_body = false;    ///< Content-Length > 0 or Transfer-Encoding
     real_ip_header real_ip;
+    std::string_view user_agent;  ///< for the access log only
 };
 
 enum class route : std::uint8_t { registry, artifacts, rejected };
@@ -45,6 +46,7 @@ struct response_plan {
     route kind = route::rejected;
     std::uint32_t provider = routing_table::no_provider;  ///< the provider whose host answers
     client_ip_source source = client_ip_source::peer;
+    ip_address client;       ///< the address the decision used (the peer if none was made)
     std::string_view host;   ///< for 302: registry or artifacts host
     bool close = false;      ///< send Connection: close and close after writing
 };

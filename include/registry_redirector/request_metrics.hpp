@@ -64,6 +64,9 @@ public:
 
     thread_request_counters& thread(unsigned index) noexcept { return *threads_[index]; }
 
+    /// The provider name of a slot (for the access log writer).
+    std::string name_of(std::uint16_t slot) const;
+
     std::atomic<std::int64_t> connections_open{0};
     std::atomic<std::uint64_t> connections_rejected{0};   ///< over max_connections
     std::atomic<std::uint64_t> connection_timeouts{0};    ///< header, idle or write deadline passed

@@ -1,14 +1,7 @@
 #include "registry_redirector/commands.hpp"
 
-#include <malloc.h>
-#include <prometheus/family.h>
-#include <prometheus/gauge.h>
-#include <prometheus/registry.h>
-#include <prometheus/text_serializer.h>
 #include <spdlog/spdlog.h>
 #include <zlib.h>
-
-#include <boost/asio.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -21,13 +14,11 @@
 #include <thread>
 #include <vector>
 
-#include "registry_redirector/admin_server.hpp"
 #include "registry_redirector/config.hpp"
 #include "registry_redirector/config_error.hpp"
-#include "registry_redirector/http_server.hpp"
 #include "registry_redirector/prefix_table.hpp"
-#include "registry_redirector/request_metrics.hpp"
 #include "registry_redirector/routing_table.hpp"
+#include "registry_redirector/server_app.hpp"
 
 namespace registry_redirector {
 
@@ -229,133 +220,28 @@ int run_reduce(const arguments& args) {
     return 0;
 }
 
-/// Builds the snapshot the I/O threads will read, and the provider gauges.
-std::shared_ptr<const serving_snapshot> build_snapshot(const server_config& config, request_metrics& metrics,
-                                                       std::uint64_t generation, std::string& summary) {
-    const auto started = std::chrono::steady_clock::now();
-    loaded_inputs in = load_inputs(config);
-    auto snapshot = std::make_shared<serving_snapshot>(serving_snapshot{
-        build_routing_table(in.providers, config.default_provider, std::move(in.origins)),
-        trusted_proxy_set(config.trusted_proxies), {}, generation});
-    for (const auto& p : snapshot->routes.providers()) snapshot->metric_slots.push_back(metrics.slot_for(p.name));
-    in = {};
-    malloc_trim(0);  // hand the parse buffers back: steady-state RSS is the table
-    const auto& s = snapshot->routes.stats();
-    summary = format_count(snapshot->routes.providers().size()) + " providers, " + format_count(s.table_prefixes_v4) +
-              " IPv4 + " + format_count(s.table_prefixes_v6) + " IPv6 prefixes -> " + format_count(s.ranges_v4) +
-              " + " + format_count(s.ranges_v6) + " ranges (" + format_count(s.memory_bytes / 1024) + " KiB), loaded in " +
-              std::to_string(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()).substr(0, 5) +
-              " s";
-    return snapshot;
-}
-
 int run_serve(const arguments& args) {
-    server_config config = load_server_config(*args.config);
+    serve_overrides overrides;
     try {
-        if (args.listen) config.listen = parse_endpoint(*args.listen);
-        if (args.admin_listen) config.admin_listen = parse_endpoint(*args.admin_listen);
+        if (args.listen) overrides.listen = parse_endpoint(*args.listen);
+        if (args.admin_listen) overrides.admin_listen = parse_endpoint(*args.admin_listen);
     } catch (const std::invalid_argument& e) {
         throw usage_error(std::string("--listen/--admin-listen: ") + e.what());
     }
     if (args.threads) {
         try {
-            config.threads = static_cast<unsigned>(std::stoul(*args.threads));
+            overrides.threads = static_cast<unsigned>(std::stoul(*args.threads));
         } catch (const std::exception&) {
             throw usage_error("--threads needs a number");
         }
+        if (*overrides.threads > 256) throw usage_error("--threads must be at most 256");
     }
-    if (args.log_level) config.log_level = *args.log_level;
-    const auto level = spdlog::level::from_str(config.log_level);
-    if (level == spdlog::level::off && config.log_level != "off") throw usage_error("unknown log level " + config.log_level);
-    spdlog::set_level(level);
-    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
-    const unsigned threads = config.threads ? config.threads : std::max(1u, std::thread::hardware_concurrency());
-
-    request_metrics metrics(threads);
-    auto registry = std::make_shared<prometheus::Registry>();
-    prometheus::BuildGauge()
-        .Name("registry_redirector_build_info")
-        .Help("Always 1; the version label says which build is running.")
-        .Register(*registry)
-        .Add({{"version", REDIRECTOR_VERSION}})
-        .Set(1);
-    auto& prefix_gauges = prometheus::BuildGauge()
-                              .Name("registry_redirector_prefixes")
-                              .Help("Prefixes (table prefixes and explicit cidrs) decided for each provider.")
-                              .Register(*registry);
-    serving_store store;
-    std::atomic<bool> draining{false};
-
-    http_server server(config.listen, threads, config.limits, store, metrics);
-    admin_server admin(config.admin_listen,
-                       {[&] { return store.generation() > 0 && !draining.load(); },
-                        [&] {
-                            auto families = registry->Collect();
-                            auto more = metrics.Collect();
-                            families.insert(families.end(), std::make_move_iterator(more.begin()),
-                                            std::make_move_iterator(more.end()));
-                            return prometheus::TextSerializer().Serialize(families);
-                        }});
-    server.start();
-    admin.start();
-    spdlog::info("registry-redirector {} listening on {}:{} (redirects, {} threads) and {}:{} (admin)", REDIRECTOR_VERSION,
-                 config.listen.host, server.port(), threads, config.admin_listen.host, admin.port());
-
-    boost::asio::io_context control;
-    int exit_code = 0;
-    // The table is built off the serving threads: they answer 503 (and
-    // /readyz says not ready) until it is published.
-    std::thread loader([&] {
-        try {
-            std::string summary;
-            auto snapshot = build_snapshot(config, metrics, 1, summary);
-            for (const auto& p : snapshot->routes.providers()) {
-                prefix_gauges.Add({{"provider", p.name}, {"family", "ipv4"}}).Set(static_cast<double>(p.prefixes_v4));
-                prefix_gauges.Add({{"provider", p.name}, {"family", "ipv6"}}).Set(static_cast<double>(p.prefixes_v6));
-            }
-            const auto warnings = snapshot->routes.warnings().size();
-            store.publish(std::move(snapshot));
-            spdlog::info("routing table ready: {}; {} warnings (run `check` to list them)", summary, warnings);
-        } catch (const std::exception& e) {
-            spdlog::critical("cannot load the routing table: {}", e.what());
-            boost::asio::post(control, [&] {
-                exit_code = 1;
-                control.stop();
-            });
-        }
-    });
-
-    boost::asio::signal_set signals(control, SIGINT, SIGTERM);
-    boost::asio::steady_timer drain_timer(control);
-    const auto drain_deadline = std::chrono::steady_clock::now() + std::chrono::hours(24 * 365);
-    (void)drain_deadline;
-    signals.async_wait([&](const boost::system::error_code& ec, int signal) {
-        if (ec) return;
-        spdlog::info("signal {}: draining", signal);
-        draining = true;
-        server.stop_accepting();
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-        std::function<void()> poll = [&, deadline] {
-            if (server.open_connections() == 0 || std::chrono::steady_clock::now() >= deadline) {
-                control.stop();
-                return;
-            }
-            drain_timer.expires_after(std::chrono::milliseconds(50));
-            drain_timer.async_wait([&](const boost::system::error_code& wait_ec) {
-                if (!wait_ec) poll();
-            });
-        };
-        poll();
-        signals.async_wait([&](const boost::system::error_code& again, int) {
-            if (!again) control.stop();  // a second signal: exit at once
-        });
-    });
-    control.run();
-    loader.join();
-    server.stop();
-    admin.stop();
-    spdlog::info("stopped");
-    return exit_code;
+    if (args.log_level) {
+        if (spdlog::level::from_str(*args.log_level) == spdlog::level::off && *args.log_level != "off")
+            throw usage_error("unknown log level " + *args.log_level);
+        overrides.log_level = *args.log_level;
+    }
+    return run_server(*args.config, overrides);
 }
 
 }  // namespace
@@ -380,9 +266,6 @@ int run_cli(int argc, char** argv) {
         std::fprintf(stderr, "error: %s\n\n%s", e.what(), usage_text);
         return 2;
     } catch (const config_error& e) {
-        std::fprintf(stderr, "error: %s\n", e.what());
-        return 1;
-    } catch (const boost::system::system_error& e) {
         std::fprintf(stderr, "error: %s\n", e.what());
         return 1;
     } catch (const std::exception& e) {

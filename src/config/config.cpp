@@ -81,6 +81,27 @@ public:
         return v;
     }
 
+    /// "250ms", "5s" or "2m": a whole number with a unit, so that no value
+    /// is ambiguous about seconds versus milliseconds.
+    std::chrono::milliseconds duration(const YAML::Node& node, const std::string& what, std::chrono::milliseconds min,
+                                       std::chrono::milliseconds max) const {
+        const std::string range = " (from " + std::to_string(min.count()) + "ms to " + std::to_string(max.count()) + "ms)";
+        const std::string s = node.IsScalar() ? node.Scalar() : std::string();
+        std::uint64_t v = 0;
+        const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+        const std::string unit(end, s.data() + s.size());
+        std::uint64_t factor = 0;
+        if (unit == "ms") factor = 1;
+        else if (unit == "s") factor = 1000;
+        else if (unit == "m") factor = 60'000;
+        if (!node.IsScalar() || ec != std::errc{} || end == s.data() || factor == 0)
+            fail(node, what + " must be a duration such as 500ms, 5s or 2m" + range + ", got \"" + s + "\"");
+        if (v > max.count() / factor + 1 || std::chrono::milliseconds(v * factor) < min ||
+            std::chrono::milliseconds(v * factor) > max)
+            fail(node, what + " is out of range" + range + ", got " + s);
+        return std::chrono::milliseconds(v * factor);
+    }
+
     std::vector<YAML::Node> list(const YAML::Node& node, const std::string& what) const {
         if (node.IsNull()) return {};
         if (!node.IsSequence()) fail(node, what + " must be a list");
@@ -190,7 +211,8 @@ server_config load_server_config(const std::string& path) {
     if (!root.IsDefined() || root.IsNull()) throw config_error(path, 0, "file is empty");
     f.require_map(root, "the main config",
                   {"listen", "admin_listen", "threads", "log_level", "providers_dir", "prefixes",
-                   "default_provider", "trusted_proxies", "limits"});
+                   "default_provider", "trusted_proxies", "limits", "shutdown_delay", "shutdown_timeout",
+                   "access_log", "access_log_ipv4_prefix_length", "access_log_ipv6_prefix_length"});
 
     auto endpoint = [&](const char* key, endpoint_config& out) {
         if (const auto n = root[key]) {
@@ -230,21 +252,38 @@ server_config load_server_config(const std::string& path) {
     }
     if (const auto n = root["limits"]) {
         f.require_map(n, "limits",
-                      {"max_connections", "header_timeout_ms", "idle_timeout_ms", "write_timeout_ms",
+                      {"max_connections", "header_timeout", "idle_timeout", "write_timeout",
                        "max_requests_per_connection", "max_header_bytes"});
+        using std::chrono::milliseconds;
         auto& l = c.limits;
         if (const auto v = n["max_connections"]) l.max_connections = f.integer(v, "max_connections", 1, 1'000'000);
-        if (const auto v = n["header_timeout_ms"])
-            l.header_timeout = std::chrono::milliseconds(f.integer(v, "header_timeout_ms", 100, 600'000));
-        if (const auto v = n["idle_timeout_ms"])
-            l.idle_timeout = std::chrono::milliseconds(f.integer(v, "idle_timeout_ms", 100, 3'600'000));
-        if (const auto v = n["write_timeout_ms"])
-            l.write_timeout = std::chrono::milliseconds(f.integer(v, "write_timeout_ms", 100, 600'000));
+        if (const auto v = n["header_timeout"])
+            l.header_timeout = f.duration(v, "header_timeout", milliseconds(100), milliseconds(600'000));
+        if (const auto v = n["idle_timeout"])
+            l.idle_timeout = f.duration(v, "idle_timeout", milliseconds(100), milliseconds(3'600'000));
+        if (const auto v = n["write_timeout"])
+            l.write_timeout = f.duration(v, "write_timeout", milliseconds(100), milliseconds(600'000));
         if (const auto v = n["max_requests_per_connection"])
             l.max_requests_per_connection = f.integer(v, "max_requests_per_connection", 0, 1'000'000'000);
         if (const auto v = n["max_header_bytes"])
             l.max_header_bytes = f.integer(v, "max_header_bytes", 1024, 65'536);
     }
+    if (const auto n = root["shutdown_delay"])
+        c.shutdown_delay = f.duration(n, "shutdown_delay", std::chrono::milliseconds(0), std::chrono::milliseconds(600'000));
+    if (const auto n = root["shutdown_timeout"])
+        c.shutdown_timeout =
+            f.duration(n, "shutdown_timeout", std::chrono::milliseconds(0), std::chrono::milliseconds(3'600'000));
+    if (const auto n = root["access_log"]) {
+        const std::string v = f.scalar(n, "access_log");
+        if (v == "off" || v == "false") c.access_log = access_log_format::off;
+        else if (v == "json") c.access_log = access_log_format::json;
+        else if (v == "text") c.access_log = access_log_format::text;
+        else f.fail(n, "access_log \"" + v + "\" is not one of off, json, text");
+    }
+    if (const auto n = root["access_log_ipv4_prefix_length"])
+        c.access_log_ipv4_prefix = static_cast<std::uint8_t>(f.integer(n, "access_log_ipv4_prefix_length", 0, 32));
+    if (const auto n = root["access_log_ipv6_prefix_length"])
+        c.access_log_ipv6_prefix = static_cast<std::uint8_t>(f.integer(n, "access_log_ipv6_prefix_length", 0, 128));
     return c;
 }
 

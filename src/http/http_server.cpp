@@ -55,6 +55,8 @@ private:
                        beast::error_code&) override {
         if (name == http::field::transfer_encoding) {
             view.has_body = true;
+        } else if (name == http::field::user_agent) {
+            view.user_agent = {value.data(), value.size()};
         } else if (name == http::field::unknown && beast::iequals(name_text, "x-real-ip")) {
             if (view.real_ip.count++ == 0) view.real_ip.value = {value.data(), value.size()};
         }
@@ -107,15 +109,21 @@ class session;
 
 /// One I/O thread: its io_context, its sessions and its counters.
 struct worker {
-    worker(const serving_store& store, thread_request_counters& counters_in, request_metrics& metrics_in,
-           const connection_limits& limits_in)
-        : counters(counters_in), metrics(metrics_in), limits(limits_in), context(1), sweep_timer(context), reader(store) {}
+    worker(unsigned index_in, const serving_store& store, thread_request_counters& counters_in,
+           request_metrics& metrics_in, const connection_limits& limits_in, access_log* log)
+        : index(index_in), counters(counters_in), metrics(metrics_in), limits(limits_in), access(log), context(1),
+          sweep_timer(context), reader(store) {}
+
+    void log_access(const response_plan& plan, const request_view& request, const serving_snapshot* snapshot,
+                    clock_type::time_point started) noexcept;
 
     // Declared before the io_context: sessions still queued in it when it is
     // destroyed unlink themselves from these in their destructors.
+    unsigned index;
     thread_request_counters& counters;
     request_metrics& metrics;
     const connection_limits& limits;
+    access_log* access;
     session* sessions = nullptr;  // intrusive list, touched only on this thread
     std::atomic<std::size_t> session_count{0};
     bool draining = false;        // only on this thread
@@ -210,20 +218,31 @@ private:
         const serving_snapshot* snapshot = worker_.reader.get();
         std::size_t answered = 0;
         while (begin_ < end_ && answered < max_pipelined_batch) {
-            if (!parser_) {
-                parser_.emplace();
-                parser_->header_limit(static_cast<std::uint32_t>(worker_.limits.max_header_bytes));
-                parser_->body_limit(boost::none);
+            // The parser sees a request only once its whole header is here:
+            // one put() per request, views that stay valid, and no parser
+            // state across reads (Beast's incremental mode would consume the
+            // request line early and leave views into bytes we may move).
+            const std::size_t header_end = find_header_end();
+            if (header_end == 0) {
+                if (end_ - begin_ > worker_.limits.max_header_bytes) {
+                    answer_rejected(status_code::header_fields_too_large_431);
+                    return;
+                }
+                break;
             }
+            parser_.emplace();
+            parser_->header_limit(static_cast<std::uint32_t>(worker_.limits.max_header_bytes));
+            parser_->body_limit(boost::none);
             beast::error_code ec;
-            const std::size_t used = parser_->put(asio::buffer(buffer_.get() + begin_, end_ - begin_), ec);
-            if (ec == http::error::need_more || (!ec && !parser_->is_done())) break;
-            if (ec && ec != http::error::body_limit) {
+            const std::size_t used = parser_->put(asio::buffer(buffer_.get() + begin_, header_end - begin_), ec);
+            if ((ec && ec != http::error::body_limit) || (!ec && !parser_->is_done())) {
+                spdlog::debug("rejecting a request: {}", ec ? ec.message() : std::string("incomplete header"));
                 parser_.reset();
                 answer_rejected(classify(ec));
                 return;
             }
             begin_ += used;
+            scanned_ = begin_;
             request_view& request = parser_->view;
             if (ec == http::error::body_limit) {
                 request.has_body = true;
@@ -237,6 +256,7 @@ private:
                 plan.close = true;
             write_response(plan, request, worker_.date.get(), out_);
             count(plan, snapshot);
+            if (worker_.access) worker_.log_access(plan, request, snapshot, batch_started_);
             ++answered;
             parser_.reset();
             if (plan.close) {
@@ -258,6 +278,22 @@ private:
         do_read();
     }
 
+    /// One past the empty line that ends the header starting at begin_, or 0
+    /// while it has not all arrived. Resumes where the last scan stopped.
+    std::size_t find_header_end() noexcept {
+        const char* base = buffer_.get();
+        std::size_t i = std::max(begin_, scanned_ >= 2 ? scanned_ - 2 : 0);
+        while (i < end_) {
+            const void* nl = std::memchr(base + i, '\n', end_ - i);
+            if (nl == nullptr) break;
+            i = static_cast<std::size_t>(static_cast<const char*>(nl) - base) + 1;
+            if (i < end_ && base[i] == '\n') return i + 1;  // bare LF: the parser will refuse it
+            if (i + 1 < end_ && base[i] == '\r' && base[i + 1] == '\n') return i + 2;
+        }
+        scanned_ = end_;
+        return 0;
+    }
+
     void count(const response_plan& plan, const serving_snapshot* snapshot) noexcept {
         auto& c = worker_.counters;
         if (plan.status == status_code::found_302) {
@@ -276,15 +312,20 @@ private:
 
     void answer_rejected(status_code status) {
         // A request line that alone exceeds the header limit is a URI problem.
-        if (status == status_code::header_fields_too_large_431 &&
-            std::memchr(buffer_.get() + begin_, '\n', end_ - begin_) == nullptr)
-            status = status_code::uri_too_long_414;
-        const response_plan plan = reject(status);
+        if (status == status_code::header_fields_too_large_431) {
+            const void* eol = std::memchr(buffer_.get() + begin_, '\n', end_ - begin_);
+            const std::size_t line = eol ? static_cast<std::size_t>(static_cast<const char*>(eol) - (buffer_.get() + begin_))
+                                         : end_ - begin_;
+            if (line >= worker_.limits.max_header_bytes) status = status_code::uri_too_long_414;
+        }
+        response_plan plan = reject(status);
+        plan.client = peer_;
         write_response(plan, request_view{}, worker_.date.get(), out_);
         worker_.counters.count_rejected(status);
+        if (worker_.access) worker_.log_access(plan, request_view{}, nullptr, batch_started_);
         ++pending_requests_;
         close_after_write_ = true;
-        begin_ = end_ = 0;
+        begin_ = end_ = scanned_ = 0;
         do_write();
     }
 
@@ -332,13 +373,12 @@ private:
 
     void compact() {
         if (begin_ == end_) {
-            begin_ = end_ = 0;
+            begin_ = end_ = scanned_ = 0;
         } else if (begin_ > 0) {
             std::memmove(buffer_.get(), buffer_.get() + begin_, end_ - begin_);
             end_ -= begin_;
+            scanned_ -= std::min(scanned_, begin_);
             begin_ = 0;
-            // The parser keeps no pointers into the buffer between calls;
-            // it is re-fed from begin_ with the moved bytes.
         }
     }
 
@@ -349,6 +389,7 @@ private:
     std::size_t capacity_;
     std::size_t begin_ = 0;  // first unparsed byte
     std::size_t end_ = 0;    // end of received bytes
+    std::size_t scanned_ = 0;  // searched for the header's end up to here
     std::optional<request_parser> parser_;
     std::string out_;
     std::size_t requests_ = 0;
@@ -378,6 +419,26 @@ void worker::sweep() {
     });
 }
 
+void worker::log_access(const response_plan& plan, const request_view& request, const serving_snapshot* snapshot,
+                        clock_type::time_point started) noexcept {
+    access_log_ring& ring = access->ring(index);
+    access_record* r = ring.claim();
+    if (r == nullptr) {
+        access->count_drop();
+        return;
+    }
+    r->unix_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                     std::chrono::system_clock::now().time_since_epoch()).count();
+    r->client = plan.client;
+    r->duration_us = static_cast<std::uint32_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - started).count());
+    r->status = static_cast<std::uint16_t>(to_number(plan.status));
+    r->provider_slot = plan.status == status_code::found_302 && snapshot ? snapshot->metric_slots[plan.provider] : 0xffff;
+    r->route = static_cast<std::uint8_t>(plan.kind);
+    r->set(request.method, request.target, request.user_agent);
+    ring.commit();
+}
+
 void worker::start_draining() {
     draining = true;
     for (session* s = sessions; s != nullptr; s = s->next()) s->drain();
@@ -396,10 +457,10 @@ ip_address to_ip_address(const tcp::endpoint& endpoint) {
 
 struct http_server::impl {
     impl(const endpoint_config& listen, unsigned thread_count, const connection_limits& limits_in,
-         const serving_store& store, request_metrics& metrics_in)
+         const serving_store& store, request_metrics& metrics_in, access_log* log)
         : limits(limits_in), metrics(metrics_in), accept_context(1), acceptor(accept_context), backoff(accept_context) {
         for (unsigned i = 0; i < thread_count; ++i)
-            workers.push_back(std::make_unique<worker>(store, metrics.thread(i), metrics, limits));
+            workers.push_back(std::make_unique<worker>(i, store, metrics.thread(i), metrics, limits, log));
         const tcp::endpoint endpoint(asio::ip::make_address(listen.host), listen.port);
         acceptor.open(endpoint.protocol());
         acceptor.set_option(asio::socket_base::reuse_address(true));
@@ -437,8 +498,14 @@ struct http_server::impl {
         if (static_cast<std::size_t>(open) > limits.max_connections) {
             metrics.connections_open.fetch_sub(1, std::memory_order_relaxed);
             metrics.connections_rejected.fetch_add(1, std::memory_order_relaxed);
+            // Tell the client why, best effort: a fresh socket's send buffer
+            // takes these bytes without blocking. Then close.
+            static constexpr std::string_view busy =
+                "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
             beast::error_code ignored;
-            socket.set_option(asio::socket_base::linger(true, 0), ignored);  // RST: no TIME_WAIT pile-up
+            socket.non_blocking(true, ignored);
+            socket.write_some(asio::buffer(busy.data(), busy.size()), ignored);
+            socket.shutdown(tcp::socket::shutdown_send, ignored);
             socket.close(ignored);
             do_accept();
             return;
@@ -467,8 +534,8 @@ struct http_server::impl {
 };
 
 http_server::http_server(const endpoint_config& listen, unsigned threads, const connection_limits& limits,
-                         const serving_store& store, request_metrics& metrics)
-    : impl_(std::make_unique<impl>(listen, threads, limits, store, metrics)) {}
+                         const serving_store& store, request_metrics& metrics, access_log* log)
+    : impl_(std::make_unique<impl>(listen, threads, limits, store, metrics, log)) {}
 
 http_server::~http_server() { stop(); }
 

@@ -76,8 +76,10 @@ response_plan handle_request(const request_view& request, const ip_address& peer
                              const serving_snapshot* snapshot) noexcept {
     response_plan p;
     p.close = !request.keep_alive;
+    p.client = peer;
     if (request.version < 10 || request.version >= 20) {
         p = reject(status_code::version_not_supported_505);
+        p.client = peer;
         return p;
     }
     const bool head = request.method == "HEAD";
@@ -87,15 +89,19 @@ response_plan handle_request(const request_view& request, const ip_address& peer
         p.close = p.close || request.has_body;
         return p;
     }
-    if (request.has_body) return reject(status_code::content_too_large_413);
-    // Only origin-form ("/path?query") can be appended to "https://host".
-    if (request.target.empty() || request.target.front() != '/') return reject(status_code::bad_request_400);
+    if (request.has_body || request.target.empty() || request.target.front() != '/') {
+        // Only origin-form ("/path?query") can be appended to "https://host".
+        p = reject(request.has_body ? status_code::content_too_large_413 : status_code::bad_request_400);
+        p.client = peer;
+        return p;
+    }
     if (snapshot == nullptr) {
         p.status = status_code::service_unavailable_503;
         return p;
     }
     const client_ip client = resolve_client_ip(peer, request.real_ip, snapshot->trusted);
     p.source = client.source;
+    p.client = client.address;
     const routing_table& routes = snapshot->routes;
     p.provider = routes.redirect_index(routes.match(client.address));
     const redirect_target& hosts = *routes.providers()[p.provider].redirects_to;

@@ -27,6 +27,11 @@ std::uint16_t request_metrics::slot_for(const std::string& provider) {
     return static_cast<std::uint16_t>(names_.size() - 1);
 }
 
+std::string request_metrics::name_of(std::uint16_t slot) const {
+    std::lock_guard lock(names_mutex_);
+    return slot < names_.size() ? names_[slot] : std::string("none");
+}
+
 namespace {
 
 prometheus::ClientMetric with_labels(std::vector<prometheus::ClientMetric::Label> labels) {

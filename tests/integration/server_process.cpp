@@ -143,6 +143,10 @@ int server_process::wait_exit(std::chrono::milliseconds timeout) {
     return exit_code_;
 }
 
+void server_process::send_signal(int signal) const {
+    if (exit_code_ == -1) ::kill(pid_, signal);
+}
+
 std::string server_process::output() const { return read_file(log_); }
 
 std::string http_response::header(const std::string& name) const {

@@ -42,6 +42,7 @@ public:
     int wait_exit(std::chrono::milliseconds timeout);
     std::string output() const;
     bool running();
+    void send_signal(int signal) const;
 
 private:
     int pid_ = -1;

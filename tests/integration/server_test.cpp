@@ -31,7 +31,7 @@ protected:
                               "2001:db8:1::/48\t64500\n2001:db8:2::/48\t64520\n");
         write("redirector.yaml", "providers_dir: asns\nprefixes: [prefixes.tsv]\ndefault_provider: google\n"
                                  "threads: 2\ntrusted_proxies: [127.0.0.2/32]\n"
-                                 "limits:\n  header_timeout_ms: 500\n  idle_timeout_ms: 3000\n"
+                                 "limits:\n  header_timeout: 500ms\n  idle_timeout: 3s\n"
                                  "  max_requests_per_connection: 5\n  max_connections: 40\n");
         server_ = new server_process((*dir_ / "redirector.yaml").string());
         ASSERT_TRUE(server_->wait_ready()) << server_->output();
@@ -235,6 +235,34 @@ TEST_F(ServerTest, PipelinedRequestsAreAnsweredInOrder) {
     }
 }
 
+TEST_F(ServerTest, RequestsSplitAcrossReadsAreReassembled) {
+    const std::string request = "GET /v2/split?x=1 HTTP/1.1\r\nHost: t\r\nX-Real-Ip: 203.0.113.5\r\n\r\n";
+    // Byte by byte, and cut at every awkward place: inside the request line,
+    // inside a field, between the two CRLFs of the empty line.
+    for (std::size_t cut : {std::size_t{1}, std::size_t{5}, request.find("HTTP"), request.find("\r\n") + 1,
+                            request.find("Real"), request.size() - 2, request.size() - 1}) {
+        http_client c(server_->port(), "127.0.0.2");
+        c.send(request.substr(0, cut));
+        std::this_thread::sleep_for(20ms);
+        c.send(request.substr(cut) + request.substr(0, 7));  // and the start of a pipelined next one
+        std::this_thread::sleep_for(20ms);
+        c.send(request.substr(7));
+        for (int i = 0; i < 2; ++i) {
+            const auto r = c.read_response();
+            ASSERT_TRUE(r) << "cut " << cut << " response " << i;
+            EXPECT_EQ(r->header("location"), "https://reg.bigcloud.example/v2/split?x=1") << "cut " << cut;
+        }
+    }
+    http_client c(server_->port(), "127.0.0.2");
+    for (char ch : request) {
+        c.send(std::string(1, ch));
+        std::this_thread::sleep_for(1ms);
+    }
+    const auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->header("location"), "https://reg.bigcloud.example/v2/split?x=1");
+}
+
 TEST_F(ServerTest, RequestCapPerConnectionClosesPolitely) {
     http_client c(server_->port());
     for (int i = 1; i <= 5; ++i) {
@@ -255,7 +283,7 @@ TEST_F(ServerTest, SlowHeaderIsCutOffWhileOthersAreServed) {
     EXPECT_EQ(ok->status, 302);
     EXPECT_TRUE(slow.closed_by_server(3s));
     const auto waited = std::chrono::steady_clock::now() - started;
-    EXPECT_GE(waited, 400ms);   // header_timeout_ms is 500
+    EXPECT_GE(waited, 400ms);   // header_timeout is 500ms
     EXPECT_LE(waited, 1500ms);  // plus the 250 ms sweep
 }
 
@@ -296,7 +324,7 @@ TEST(ServerLifecycleTest, SigtermExitsZero) {
     fs::create_directories(dir / "asns");
     std::ofstream(dir / "asns/google.yaml") << "name: google\nredirectsTo:\n  registry: r.example\n  artifacts: a.example\nasns: [1]\n";
     std::ofstream(dir / "t.tsv") << "192.0.2.0/24\t1\n";
-    std::ofstream(dir / "r.yaml") << "providers_dir: asns\nprefixes: [t.tsv]\nthreads: 1\n";
+    std::ofstream(dir / "r.yaml") << "providers_dir: asns\nprefixes: [t.tsv]\nthreads: 1\nshutdown_delay: 0s\n";
     server_process server((dir / "r.yaml").string());
     ASSERT_TRUE(server.wait_ready()) << server.output();
     EXPECT_EQ(server.stop(SIGTERM), 0) << server.output();

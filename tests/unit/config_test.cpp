@@ -132,8 +132,10 @@ TEST(ServerConfigTest, ParsesEveryKey) {
                              "listen: \"[::]:8081\"\nadmin_listen: 127.0.0.1:9091\nthreads: 3\nlog_level: debug\n"
                              "providers_dir: p\nprefixes: []\ndefault_provider: acme\n"
                              "trusted_proxies: [10.0.0.0/8, 2001:db8::/32, 192.0.2.7]\n"
-                             "limits:\n  max_connections: 50\n  header_timeout_ms: 2000\n  idle_timeout_ms: 1000\n"
-                             "  write_timeout_ms: 3000\n  max_requests_per_connection: 7\n  max_header_bytes: 4096\n");
+                             "limits:\n  max_connections: 50\n  header_timeout: 2s\n  idle_timeout: 1000ms\n"
+                             "  write_timeout: 1m\n  max_requests_per_connection: 7\n  max_header_bytes: 4096\n"
+                             "shutdown_delay: 0s\nshutdown_timeout: 45s\naccess_log: json\n"
+                             "access_log_ipv4_prefix_length: 32\naccess_log_ipv6_prefix_length: 56\n");
     const auto c = load_server_config(f);
     EXPECT_EQ(c.listen.host, "::");
     EXPECT_EQ(c.listen.port, 8081);
@@ -145,6 +147,13 @@ TEST(ServerConfigTest, ParsesEveryKey) {
     EXPECT_EQ(c.limits.max_connections, 50u);
     EXPECT_EQ(c.limits.header_timeout.count(), 2000);
     EXPECT_EQ(c.limits.max_requests_per_connection, 7u);
+    EXPECT_EQ(c.limits.idle_timeout.count(), 1000);
+    EXPECT_EQ(c.limits.write_timeout.count(), 60000);
+    EXPECT_EQ(c.shutdown_delay.count(), 0);
+    EXPECT_EQ(c.shutdown_timeout.count(), 45000);
+    EXPECT_EQ(c.access_log, access_log_format::json);
+    EXPECT_EQ(c.access_log_ipv4_prefix, 32);
+    EXPECT_EQ(c.access_log_ipv6_prefix, 56);
 }
 
 TEST(ServerConfigTest, RejectsBadValuesWithLine) {
@@ -157,7 +166,11 @@ TEST(ServerConfigTest, RejectsBadValuesWithLine) {
              bad_provider{"providers_dir: p\nprefixes: []\nthreads: -1\n", 3, "integer"},
              bad_provider{"providers_dir: p\nprefixes: []\ntrusted_proxies: [10.0.0.1/8]\n", 3, "host bits"},
              bad_provider{"providers_dir: p\nprefixes: []\nlog_level: loud\n", 3, "log_level"},
-             bad_provider{"providers_dir: p\nprefixes: []\nlimits:\n  idle_timeout: 5\n", 4, "unknown key"},
+             bad_provider{"providers_dir: p\nprefixes: []\nlimits:\n  idle_timeout_ms: 5\n", 4, "unknown key"},
+             bad_provider{"providers_dir: p\nprefixes: []\nlimits:\n  idle_timeout: 5\n", 4, "duration"},
+             bad_provider{"providers_dir: p\nprefixes: []\nshutdown_delay: 5 s\n", 3, "duration"},
+             bad_provider{"providers_dir: p\nprefixes: []\nlimits:\n  header_timeout: 1ms\n", 4, "out of range"},
+             bad_provider{"providers_dir: p\nprefixes: []\naccess_log: yes\n", 3, "access_log"},
              bad_provider{"providers_dir: p\nprefixes: []\ndefault_provider: \"\"\n", 3, "default_provider"},
          }) {
         temp_dir dir;

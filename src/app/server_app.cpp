@@ -1,0 +1,411 @@
+#include "registry_redirector/server_app.hpp"
+
+#include <malloc.h>
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio.hpp>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "registry_redirector/access_log.hpp"
+#include "registry_redirector/admin_server.hpp"
+#include "registry_redirector/config_error.hpp"
+#include "registry_redirector/config_watcher.hpp"
+#include "registry_redirector/http_server.hpp"
+#include "registry_redirector/prefix_table.hpp"
+#include "registry_redirector/request_metrics.hpp"
+#include "registry_redirector/routing_table.hpp"
+#include "registry_redirector/sha256.hpp"
+
+namespace registry_redirector {
+
+namespace {
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+using steady = std::chrono::steady_clock;
+
+constexpr auto reload_debounce = std::chrono::milliseconds(500);
+constexpr auto drain_poll = std::chrono::milliseconds(50);
+
+std::string with_commas(std::size_t n) {
+    std::string digits = std::to_string(n);
+    for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3) digits.insert(static_cast<std::size_t>(i), ",");
+    return digits;
+}
+
+void hash_file(sha256& h, const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw config_error(path, 0, "cannot open");
+    h.update(path);
+    h.update(std::string_view("\0", 1));
+    char chunk[1 << 16];
+    while (in.read(chunk, sizeof chunk) || in.gcount() > 0) h.update(std::string_view(chunk, static_cast<std::size_t>(in.gcount())));
+}
+
+/// One complete attempt to load the configuration, made on the loader
+/// thread. Either `snapshot` or `error` is set.
+struct load_result {
+    server_config config;
+    std::vector<provider_config> providers;
+    std::shared_ptr<const serving_snapshot> snapshot;
+    std::string sha;
+    std::string summary;
+    std::string error;
+    bool unchanged = false;
+};
+
+load_result load_everything(const std::string& config_path, const serve_overrides& overrides,
+                            const std::string& current_sha, std::uint64_t generation, request_metrics& metrics) {
+    load_result r;
+    const auto started = steady::now();
+    try {
+        r.config = load_server_config(config_path);
+        overrides.apply(r.config);
+        r.providers = load_providers(r.config.providers_dir);
+        // The fingerprint covers every input byte, so config_info names
+        // exactly what is serving.
+        sha256 h;
+        hash_file(h, config_path);
+        for (const auto& p : r.providers) hash_file(h, p.file);
+        for (const auto& f : r.config.prefix_files) hash_file(h, f);
+        r.sha = h.hex_digest();
+        if (r.sha == current_sha) {
+            r.unchanged = true;
+            return r;
+        }
+        origin_table origins;
+        for (const auto& f : r.config.prefix_files) load_prefix_file(f, origins);
+        auto snapshot = std::make_shared<serving_snapshot>(serving_snapshot{
+            build_routing_table(r.providers, r.config.default_provider, std::move(origins)),
+            trusted_proxy_set(r.config.trusted_proxies), {}, generation});
+        for (const auto& p : snapshot->routes.providers()) snapshot->metric_slots.push_back(metrics.slot_for(p.name));
+        const auto& s = snapshot->routes.stats();
+        r.summary = with_commas(snapshot->routes.providers().size()) + " providers, " + with_commas(s.table_prefixes_v4) +
+                    " IPv4 + " + with_commas(s.table_prefixes_v6) + " IPv6 prefixes -> " + with_commas(s.ranges_v4) + " + " +
+                    with_commas(s.ranges_v6) + " ranges (" + with_commas(s.memory_bytes / 1024) + " KiB), " +
+                    std::to_string(snapshot->routes.warnings().size()) + " warnings, loaded in " +
+                    std::to_string(std::chrono::duration<double>(steady::now() - started).count()).substr(0, 5) + " s";
+        r.snapshot = std::move(snapshot);
+    } catch (const std::exception& e) {
+        r.error = e.what();
+        r.snapshot.reset();
+    }
+    return r;
+}
+
+/// The keys a running process cannot apply; a change is reported, not
+/// silently ignored.
+std::vector<std::string> restart_only_changes(const server_config& running, const server_config& next) {
+    std::vector<std::string> changed;
+    auto endpoint_differs = [](const endpoint_config& a, const endpoint_config& b) {
+        return a.host != b.host || a.port != b.port;
+    };
+    if (endpoint_differs(running.listen, next.listen)) changed.push_back("listen");
+    if (endpoint_differs(running.admin_listen, next.admin_listen)) changed.push_back("admin_listen");
+    if (running.threads != next.threads) changed.push_back("threads");
+    const auto& a = running.limits;
+    const auto& b = next.limits;
+    if (a.max_connections != b.max_connections || a.header_timeout != b.header_timeout ||
+        a.idle_timeout != b.idle_timeout || a.write_timeout != b.write_timeout ||
+        a.max_requests_per_connection != b.max_requests_per_connection || a.max_header_bytes != b.max_header_bytes)
+        changed.push_back("limits");
+    if (running.access_log != next.access_log || running.access_log_ipv4_prefix != next.access_log_ipv4_prefix ||
+        running.access_log_ipv6_prefix != next.access_log_ipv6_prefix)
+        changed.push_back("access_log");
+    return changed;
+}
+
+class server_app {
+public:
+    server_app(server_config config, serve_overrides overrides)
+        : config_(std::move(config)),
+          overrides_(std::move(overrides)),
+          threads_(config_.threads ? config_.threads : std::max(1u, std::thread::hardware_concurrency())),
+          metrics_(threads_),
+          registry_(std::make_shared<prometheus::Registry>()),
+          reloads_(prometheus::BuildCounter()
+                       .Name("registry_redirector_config_reloads_total")
+                       .Help("Reloads after start-up (SIGHUP or a file change), by result.")
+                       .Register(*registry_)),
+          reload_success_(reloads_.Add({{"result", "success"}})),
+          reload_failure_(reloads_.Add({{"result", "failure"}})),
+          last_success_(prometheus::BuildGauge()
+                            .Name("registry_redirector_config_last_reload_success_timestamp_seconds")
+                            .Help("Unix time at which the serving configuration was loaded.")
+                            .Register(*registry_)
+                            .Add({})),
+          config_info_(prometheus::BuildGauge()
+                           .Name("registry_redirector_config_info")
+                           .Help("Always 1; generation and sha256 (of every input file) of the serving configuration.")
+                           .Register(*registry_)),
+          prefix_gauges_(prometheus::BuildGauge()
+                             .Name("registry_redirector_prefixes")
+                             .Help("Prefixes (table prefixes and explicit cidrs) decided for each provider.")
+                             .Register(*registry_)),
+          access_dropped_(prometheus::BuildGauge()
+                              .Name("registry_redirector_access_log_dropped")
+                              .Help("Access log records dropped because the writer fell behind (since start).")
+                              .Register(*registry_)
+                              .Add({})),
+          signals_(control_, SIGINT, SIGTERM, SIGHUP),
+          drain_timer_(control_),
+          loader_guard_(asio::make_work_guard(loader_context_)) {
+        prometheus::BuildGauge()
+            .Name("registry_redirector_build_info")
+            .Help("Always 1; the version label says which build is running.")
+            .Register(*registry_)
+            .Add({{"version", REDIRECTOR_VERSION}})
+            .Set(1);
+        if (config_.access_log != access_log_format::off) {
+            access_log_ = std::make_unique<access_log>(
+                config_.access_log, config_.access_log_ipv4_prefix, config_.access_log_ipv6_prefix, threads_,
+                [this](std::uint16_t slot) { return metrics_.name_of(slot); });
+        }
+    }
+
+    int run() {
+        http_server server(config_.listen, threads_, config_.limits, store_, metrics_, access_log_.get());
+        admin_server admin(config_.admin_listen, {[this] { return store_.generation() > 0 && !draining_.load(); },
+                                                  [this] { return metrics_text(); }});
+        server_ = &server;
+        if (access_log_) access_log_->start();
+        server.start();
+        admin.start();
+        spdlog::info("registry-redirector {} listening on {}:{} (redirects, {} threads) and {}:{} (admin)",
+                     REDIRECTOR_VERSION, config_.listen.host, server.port(), threads_, config_.admin_listen.host,
+                     admin.port());
+        std::thread loader([this] { loader_context_.run(); });
+        watcher_ = std::make_unique<config_watcher>(control_, reload_debounce,
+                                                    [this](const std::string& what) { request_reload(what + " changed"); });
+        wait_for_signal();
+        request_reload("start-up");
+        control_.run();
+
+        loader_guard_.reset();
+        loader_context_.stop();
+        loader.join();
+        server.stop();
+        admin.stop();
+        server_ = nullptr;
+        if (access_log_) access_log_->stop();
+        spdlog::info("stopped");
+        return exit_code_;
+    }
+
+private:
+    std::string metrics_text() {
+        if (access_log_) access_dropped_.Set(static_cast<double>(access_log_->dropped()));
+        auto families = registry_->Collect();
+        auto more = metrics_.Collect();
+        families.insert(families.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
+        return prometheus::TextSerializer().Serialize(families);
+    }
+
+    /// On the control thread. Loads run one at a time on the loader thread;
+    /// requests arriving meanwhile fold into one more load afterwards.
+    void request_reload(const std::string& reason) {
+        if (draining_) return;
+        if (loading_) {
+            reload_again_ = true;
+            return;
+        }
+        loading_ = true;
+        reload_reason_ = reason;
+        asio::post(loader_context_, [this, path = config_.path, sha = current_sha_, generation = generation_ + 1] {
+            auto result = std::make_shared<load_result>(load_everything(path, overrides_, sha, generation, metrics_));
+            asio::post(control_, [this, result] { on_loaded(std::move(*result)); });
+        });
+    }
+
+    void on_loaded(load_result r) {
+        loading_ = false;
+        const bool initial = generation_ == 0;
+        if (!r.error.empty()) {
+            if (initial) {
+                spdlog::critical("cannot load the configuration: {}", r.error);
+                exit_code_ = 1;
+                control_.stop();
+                return;
+            }
+            reload_failure_.Increment();
+            spdlog::error("reload ({}) rejected, still serving generation {}: {}", reload_reason_, generation_, r.error);
+        } else if (r.unchanged) {
+            spdlog::info("reload ({}): inputs unchanged (sha256 {}), nothing to do", reload_reason_, r.sha.substr(0, 12));
+        } else {
+            publish(std::move(r), initial);
+        }
+        update_watches();
+        if (reload_again_ && !draining_) {
+            reload_again_ = false;
+            request_reload("changes during the last load");
+        }
+    }
+
+    void publish(load_result r, bool initial) {
+        for (const auto& key : restart_only_changes(config_, r.config))
+            spdlog::warn("config key \"{}\" changed; it takes effect only after a restart (still using the old value)", key);
+        const auto level = spdlog::level::from_str(r.config.log_level);
+        spdlog::set_level(level);
+        // Reloadable keys take the new values; restart-only keys keep theirs.
+        config_.providers_dir = r.config.providers_dir;
+        config_.prefix_files = r.config.prefix_files;
+        config_.default_provider = r.config.default_provider;
+        config_.trusted_proxies = r.config.trusted_proxies;
+        config_.log_level = r.config.log_level;
+        config_.shutdown_delay = r.config.shutdown_delay;
+        config_.shutdown_timeout = r.config.shutdown_timeout;
+
+        const auto& providers = r.snapshot->routes.providers();
+        for (auto* child : prefix_children_) prefix_gauges_.Remove(child);
+        prefix_children_.clear();
+        for (const auto& p : providers) {
+            auto& v4 = prefix_gauges_.Add({{"provider", p.name}, {"family", "ipv4"}});
+            auto& v6 = prefix_gauges_.Add({{"provider", p.name}, {"family", "ipv6"}});
+            v4.Set(static_cast<double>(p.prefixes_v4));
+            v6.Set(static_cast<double>(p.prefixes_v6));
+            prefix_children_.push_back(&v4);
+            prefix_children_.push_back(&v6);
+        }
+        generation_ = r.snapshot->generation;
+        current_sha_ = r.sha;
+        if (info_child_) config_info_.Remove(info_child_);
+        info_child_ = &config_info_.Add({{"generation", std::to_string(generation_)}, {"sha256", current_sha_}});
+        info_child_->Set(1);
+        last_success_.SetToCurrentTime();
+        if (!initial) reload_success_.Increment();
+        store_.publish(std::move(r.snapshot));
+        malloc_trim(0);  // return the parse buffers: steady-state RSS is the table
+        spdlog::info("{} generation {} (sha256 {}): {}", initial ? "routing table ready," : "reloaded (" + reload_reason_ + "),",
+                     generation_, current_sha_.substr(0, 12), r.summary);
+    }
+
+    void update_watches() {
+        std::vector<std::string> folders{fs::path(config_.path).parent_path().string(), config_.providers_dir};
+        for (const auto& f : config_.prefix_files) folders.push_back(fs::path(f).parent_path().string());
+        for (auto& f : folders)
+            if (f.empty()) f = ".";
+        std::sort(folders.begin(), folders.end());
+        folders.erase(std::unique(folders.begin(), folders.end()), folders.end());
+        if (folders == watched_) return;
+        watched_ = folders;
+        for (const auto& missing : watcher_->watch(folders))
+            spdlog::warn("cannot watch {} for changes; SIGHUP still reloads", missing);
+    }
+
+    void wait_for_signal() {
+        signals_.async_wait([this](const boost::system::error_code& ec, int signal) {
+            if (ec) return;
+            if (signal == SIGHUP) {
+                request_reload("SIGHUP");
+            } else if (!draining_) {
+                begin_shutdown(signal);
+            } else {
+                spdlog::warn("signal {} during shutdown: exiting now", signal);
+                exit_code_ = 1;
+                control_.stop();
+                return;
+            }
+            wait_for_signal();
+        });
+    }
+
+    /// Not ready at once; keep serving for shutdown_delay so the load
+    /// balancer stops sending; then stop accepting and drain.
+    void begin_shutdown(int signal) {
+        draining_ = true;
+        spdlog::info("signal {}: /readyz now 503; serving {} ms more, then draining for at most {} ms", signal,
+                     config_.shutdown_delay.count(), config_.shutdown_timeout.count());
+        drain_timer_.expires_after(config_.shutdown_delay);
+        drain_timer_.async_wait([this](const boost::system::error_code& ec) {
+            if (ec) return;
+            server_->stop_accepting();
+            drain_deadline_ = steady::now() + config_.shutdown_timeout;
+            poll_drain();
+        });
+    }
+
+    void poll_drain() {
+        const std::size_t open = server_->open_connections();
+        if (open == 0) {
+            spdlog::info("drained: all connections closed");
+            control_.stop();
+            return;
+        }
+        if (steady::now() >= drain_deadline_) {
+            spdlog::warn("shutdown_timeout reached with {} connections open; closing them", open);
+            control_.stop();
+            return;
+        }
+        drain_timer_.expires_after(drain_poll);
+        drain_timer_.async_wait([this](const boost::system::error_code& ec) {
+            if (!ec) poll_drain();
+        });
+    }
+
+    server_config config_;
+    const serve_overrides overrides_;
+    const unsigned threads_;
+    request_metrics metrics_;
+    std::shared_ptr<prometheus::Registry> registry_;
+    prometheus::Family<prometheus::Counter>& reloads_;
+    prometheus::Counter& reload_success_;
+    prometheus::Counter& reload_failure_;
+    prometheus::Gauge& last_success_;
+    prometheus::Family<prometheus::Gauge>& config_info_;
+    prometheus::Gauge* info_child_ = nullptr;
+    prometheus::Family<prometheus::Gauge>& prefix_gauges_;
+    std::vector<prometheus::Gauge*> prefix_children_;
+    prometheus::Gauge& access_dropped_;
+    std::unique_ptr<access_log> access_log_;
+    serving_store store_;
+
+    asio::io_context control_;
+    asio::signal_set signals_;
+    asio::steady_timer drain_timer_;
+    asio::io_context loader_context_;
+    asio::executor_work_guard<asio::io_context::executor_type> loader_guard_;
+    std::unique_ptr<config_watcher> watcher_;
+    std::vector<std::string> watched_;
+    http_server* server_ = nullptr;
+
+    std::atomic<bool> draining_{false};
+    bool loading_ = false;
+    bool reload_again_ = false;
+    std::string reload_reason_;
+    std::string current_sha_;
+    std::uint64_t generation_ = 0;
+    steady::time_point drain_deadline_{};
+    int exit_code_ = 0;
+};
+
+}  // namespace
+
+void serve_overrides::apply(server_config& config) const {
+    if (listen) config.listen = *listen;
+    if (admin_listen) config.admin_listen = *admin_listen;
+    if (threads) config.threads = *threads;
+    if (log_level) config.log_level = *log_level;
+}
+
+int run_server(const std::string& config_path, const serve_overrides& overrides) {
+    server_config config = load_server_config(config_path);
+    overrides.apply(config);
+    const auto level = spdlog::level::from_str(config.log_level);
+    if (level == spdlog::level::off && config.log_level != "off")
+        throw std::invalid_argument("unknown log level " + config.log_level);
+    spdlog::set_level(level);
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+    server_app app(std::move(config), overrides);
+    return app.run();
+}
+
+}  // namespace registry_redirector
