@@ -76,13 +76,18 @@ class access_log {
 public:
     using provider_names = std::function<std::string(std::uint16_t slot)>;
 
+    /// `drops` is bumped for every record a full ring refuses (it is the
+    /// registry_redirector_access_log_dropped_total counter).
     access_log(access_log_format format, std::uint8_t ipv4_prefix, std::uint8_t ipv6_prefix, unsigned threads,
-               provider_names names, std::FILE* out = stdout, std::size_t ring_capacity = 2048);
+               provider_names names, std::atomic<std::uint64_t>& drops, std::FILE* out = stdout,
+               std::size_t ring_capacity = 2048);
     ~access_log();
 
     access_log_ring& ring(unsigned thread) noexcept { return *rings_[thread]; }
     void count_drop() noexcept { dropped_.fetch_add(1, std::memory_order_relaxed); }
     std::uint64_t dropped() const noexcept { return dropped_.load(std::memory_order_relaxed); }
+    /// Writes what is queued now, on the caller's thread (tests; stop()).
+    std::size_t flush();
     std::uint64_t written() const noexcept { return written_.load(std::memory_order_relaxed); }
 
     void start();
@@ -99,7 +104,7 @@ private:
     provider_names names_;
     std::FILE* out_;
     std::vector<std::unique_ptr<access_log_ring>> rings_;
-    std::atomic<std::uint64_t> dropped_{0};
+    std::atomic<std::uint64_t>& dropped_;
     std::atomic<std::uint64_t> written_{0};
     std::atomic<bool> stopping_{false};
     std::thread writer_;

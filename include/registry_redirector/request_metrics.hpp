@@ -71,6 +71,7 @@ public:
     std::atomic<std::uint64_t> connections_rejected{0};   ///< over max_connections
     std::atomic<std::uint64_t> connection_timeouts{0};    ///< header, idle or write deadline passed
     std::atomic<std::uint64_t> accept_errors{0};
+    std::atomic<std::uint64_t> access_log_dropped{0};    ///< records a full ring refused
 
     std::vector<prometheus::MetricFamily> Collect() const override;
 

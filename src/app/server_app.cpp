@@ -151,11 +151,6 @@ public:
                              .Name("registry_redirector_prefixes")
                              .Help("Prefixes (table prefixes and explicit cidrs) decided for each provider.")
                              .Register(*registry_)),
-          access_dropped_(prometheus::BuildGauge()
-                              .Name("registry_redirector_access_log_dropped")
-                              .Help("Access log records dropped because the writer fell behind (since start).")
-                              .Register(*registry_)
-                              .Add({})),
           signals_(control_, SIGINT, SIGTERM, SIGHUP),
           drain_timer_(control_),
           loader_guard_(asio::make_work_guard(loader_context_)) {
@@ -168,7 +163,7 @@ public:
         if (config_.access_log != access_log_format::off) {
             access_log_ = std::make_unique<access_log>(
                 config_.access_log, config_.access_log_ipv4_prefix, config_.access_log_ipv6_prefix, threads_,
-                [this](std::uint16_t slot) { return metrics_.name_of(slot); });
+                [this](std::uint16_t slot) { return metrics_.name_of(slot); }, metrics_.access_log_dropped);
         }
     }
 
@@ -203,7 +198,6 @@ public:
 
 private:
     std::string metrics_text() {
-        if (access_log_) access_dropped_.Set(static_cast<double>(access_log_->dropped()));
         auto families = registry_->Collect();
         auto more = metrics_.Collect();
         families.insert(families.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
@@ -364,7 +358,6 @@ private:
     prometheus::Gauge* info_child_ = nullptr;
     prometheus::Family<prometheus::Gauge>& prefix_gauges_;
     std::vector<prometheus::Gauge*> prefix_children_;
-    prometheus::Gauge& access_dropped_;
     std::unique_ptr<access_log> access_log_;
     serving_store store_;
 

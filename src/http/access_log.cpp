@@ -117,8 +117,14 @@ std::string format_access_record(const access_record& r, access_log_format forma
 }
 
 access_log::access_log(access_log_format format, std::uint8_t ipv4_prefix, std::uint8_t ipv6_prefix, unsigned threads,
-                       provider_names names, std::FILE* out, std::size_t ring_capacity)
-    : format_(format), ipv4_prefix_(ipv4_prefix), ipv6_prefix_(ipv6_prefix), names_(std::move(names)), out_(out) {
+                       provider_names names, std::atomic<std::uint64_t>& drops, std::FILE* out,
+                       std::size_t ring_capacity)
+    : format_(format),
+      ipv4_prefix_(ipv4_prefix),
+      ipv6_prefix_(ipv6_prefix),
+      names_(std::move(names)),
+      out_(out),
+      dropped_(drops) {
     for (unsigned i = 0; i < threads; ++i) rings_.push_back(std::make_unique<access_log_ring>(ring_capacity));
 }
 
@@ -148,6 +154,11 @@ std::size_t access_log::flush_once(std::string& buffer) {
     }
     written_.fetch_add(n, std::memory_order_relaxed);
     return n;
+}
+
+std::size_t access_log::flush() {
+    std::string buffer;
+    return flush_once(buffer);
 }
 
 void access_log::run() {

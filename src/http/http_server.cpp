@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "registry_redirector/request_handler.hpp"
+#include "registry_redirector/request_reader.hpp"
 
 namespace registry_redirector {
 
@@ -34,55 +35,6 @@ constexpr std::size_t max_pipelined_batch = 32;
 /// After a Connection: close response, unread input is drained for this long
 /// before closing, so the client is not reset before it reads the response.
 constexpr auto linger_timeout = std::chrono::seconds(2);
-
-/// Beast's parser with callbacks that only record views into the caller's
-/// buffer: no header container, no allocation.
-class request_parser final : public http::basic_parser<true> {
-public:
-    request_view view;
-
-private:
-    void on_request_impl(http::verb, beast::string_view method, beast::string_view target, int version,
-                         beast::error_code&) override {
-        view.method = {method.data(), method.size()};
-        view.target = {target.data(), target.size()};
-        view.version = static_cast<unsigned>(version);
-    }
-    void on_response_impl(int, beast::string_view, int, beast::error_code& ec) override {
-        ec = http::error::bad_method;
-    }
-    void on_field_impl(http::field name, beast::string_view name_text, beast::string_view value,
-                       beast::error_code&) override {
-        if (name == http::field::transfer_encoding) {
-            view.has_body = true;
-        } else if (name == http::field::user_agent) {
-            view.user_agent = {value.data(), value.size()};
-        } else if (name == http::field::unknown && beast::iequals(name_text, "x-real-ip")) {
-            if (view.real_ip.count++ == 0) view.real_ip.value = {value.data(), value.size()};
-        }
-    }
-    void on_header_impl(beast::error_code& ec) override {
-        view.keep_alive = keep_alive();
-        if (chunked() || content_length().value_or(0) > 0) view.has_body = true;
-        // The body is never read: stop here, the handler answers and closes.
-        if (view.has_body) ec = http::error::body_limit;
-    }
-    void on_body_init_impl(const boost::optional<std::uint64_t>&, beast::error_code& ec) override {
-        ec = http::error::body_limit;
-    }
-    std::size_t on_body_impl(beast::string_view, beast::error_code& ec) override {
-        ec = http::error::body_limit;
-        return 0;
-    }
-    void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code& ec) override {
-        ec = http::error::body_limit;
-    }
-    std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view, beast::error_code& ec) override {
-        ec = http::error::body_limit;
-        return 0;
-    }
-    void on_finish_impl(beast::error_code&) override {}
-};
 
 /// IMF-fixdate for the Date header (RFC 9110 section 5.6.7), rebuilt once a
 /// second per thread.
@@ -144,7 +96,8 @@ public:
           worker_(w),
           peer_(peer),
           buffer_(std::make_unique<char[]>(w.limits.max_header_bytes + 1024)),
-          capacity_(w.limits.max_header_bytes + 1024) {
+          capacity_(w.limits.max_header_bytes + 1024),
+          reader_(w.limits.max_header_bytes) {
         out_.reserve(512);
     }
 
@@ -218,36 +171,14 @@ private:
         const serving_snapshot* snapshot = worker_.reader.get();
         std::size_t answered = 0;
         while (begin_ < end_ && answered < max_pipelined_batch) {
-            // The parser sees a request only once its whole header is here:
-            // one put() per request, views that stay valid, and no parser
-            // state across reads (Beast's incremental mode would consume the
-            // request line early and leave views into bytes we may move).
-            const std::size_t header_end = find_header_end();
-            if (header_end == 0) {
-                if (end_ - begin_ > worker_.limits.max_header_bytes) {
-                    answer_rejected(status_code::header_fields_too_large_431);
-                    return;
-                }
-                break;
-            }
-            parser_.emplace();
-            parser_->header_limit(static_cast<std::uint32_t>(worker_.limits.max_header_bytes));
-            parser_->body_limit(boost::none);
-            beast::error_code ec;
-            const std::size_t used = parser_->put(asio::buffer(buffer_.get() + begin_, header_end - begin_), ec);
-            if ((ec && ec != http::error::body_limit) || (!ec && !parser_->is_done())) {
-                spdlog::debug("rejecting a request: {}", ec ? ec.message() : std::string("incomplete header"));
-                parser_.reset();
-                answer_rejected(classify(ec));
+            const read_outcome got = reader_.read(buffer_.get() + begin_, end_ - begin_);
+            if (got.what == read_outcome::kind::need_more) break;
+            if (got.what == read_outcome::kind::reject) {
+                answer_rejected(got.status);
                 return;
             }
-            begin_ += used;
-            scanned_ = begin_;
-            request_view& request = parser_->view;
-            if (ec == http::error::body_limit) {
-                request.has_body = true;
-                request.keep_alive = false;
-            }
+            begin_ += got.consumed;
+            const request_view& request = got.request;
             response_plan plan = handle_request(request, peer_, snapshot);
             ++requests_;
             const auto& limits = worker_.limits;
@@ -258,7 +189,6 @@ private:
             count(plan, snapshot);
             if (worker_.access) worker_.log_access(plan, request, snapshot, batch_started_);
             ++answered;
-            parser_.reset();
             if (plan.close) {
                 close_after_write_ = true;
                 break;
@@ -278,22 +208,6 @@ private:
         do_read();
     }
 
-    /// One past the empty line that ends the header starting at begin_, or 0
-    /// while it has not all arrived. Resumes where the last scan stopped.
-    std::size_t find_header_end() noexcept {
-        const char* base = buffer_.get();
-        std::size_t i = std::max(begin_, scanned_ >= 2 ? scanned_ - 2 : 0);
-        while (i < end_) {
-            const void* nl = std::memchr(base + i, '\n', end_ - i);
-            if (nl == nullptr) break;
-            i = static_cast<std::size_t>(static_cast<const char*>(nl) - base) + 1;
-            if (i < end_ && base[i] == '\n') return i + 1;  // bare LF: the parser will refuse it
-            if (i + 1 < end_ && base[i] == '\r' && base[i + 1] == '\n') return i + 2;
-        }
-        scanned_ = end_;
-        return 0;
-    }
-
     void count(const response_plan& plan, const serving_snapshot* snapshot) noexcept {
         auto& c = worker_.counters;
         if (plan.status == status_code::found_302) {
@@ -304,20 +218,7 @@ private:
         }
     }
 
-    static status_code classify(const beast::error_code& ec) noexcept {
-        if (ec == http::error::header_limit) return status_code::header_fields_too_large_431;
-        if (ec == http::error::bad_version) return status_code::version_not_supported_505;
-        return status_code::bad_request_400;
-    }
-
     void answer_rejected(status_code status) {
-        // A request line that alone exceeds the header limit is a URI problem.
-        if (status == status_code::header_fields_too_large_431) {
-            const void* eol = std::memchr(buffer_.get() + begin_, '\n', end_ - begin_);
-            const std::size_t line = eol ? static_cast<std::size_t>(static_cast<const char*>(eol) - (buffer_.get() + begin_))
-                                         : end_ - begin_;
-            if (line >= worker_.limits.max_header_bytes) status = status_code::uri_too_long_414;
-        }
         response_plan plan = reject(status);
         plan.client = peer_;
         write_response(plan, request_view{}, worker_.date.get(), out_);
@@ -325,7 +226,7 @@ private:
         if (worker_.access) worker_.log_access(plan, request_view{}, nullptr, batch_started_);
         ++pending_requests_;
         close_after_write_ = true;
-        begin_ = end_ = scanned_ = 0;
+        begin_ = end_ = 0;
         do_write();
     }
 
@@ -373,11 +274,10 @@ private:
 
     void compact() {
         if (begin_ == end_) {
-            begin_ = end_ = scanned_ = 0;
+            begin_ = end_ = 0;
         } else if (begin_ > 0) {
             std::memmove(buffer_.get(), buffer_.get() + begin_, end_ - begin_);
             end_ -= begin_;
-            scanned_ -= std::min(scanned_, begin_);
             begin_ = 0;
         }
     }
@@ -389,8 +289,7 @@ private:
     std::size_t capacity_;
     std::size_t begin_ = 0;  // first unparsed byte
     std::size_t end_ = 0;    // end of received bytes
-    std::size_t scanned_ = 0;  // searched for the header's end up to here
-    std::optional<request_parser> parser_;
+    request_reader reader_;
     std::string out_;
     std::size_t requests_ = 0;
     std::size_t pending_requests_ = 0;

@@ -130,8 +130,13 @@ std::vector<prometheus::MetricFamily> request_metrics::Collect() const {
     accept_failures.metric.push_back({});
     accept_failures.metric.back().counter.value = static_cast<double>(accept_errors.load(std::memory_order_relaxed));
 
+    auto dropped = family("registry_redirector_access_log_dropped_total",
+                          "Access log records dropped because the writer fell behind.", prometheus::MetricType::Counter);
+    dropped.metric.push_back({});
+    dropped.metric.back().counter.value = static_cast<double>(access_log_dropped.load(std::memory_order_relaxed));
+
     return {std::move(requests), std::move(sources), std::move(duration), std::move(open), std::move(rejected),
-            std::move(timeouts), std::move(accept_failures)};
+            std::move(timeouts), std::move(accept_failures), std::move(dropped)};
 }
 
 }  // namespace registry_redirector

@@ -1,0 +1,138 @@
+#include "registry_redirector/request_reader.hpp"
+
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/basic_parser.hpp>
+#include <boost/beast/http/error.hpp>
+
+#include <cstring>
+#include <optional>
+
+namespace registry_redirector {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+namespace {
+
+/// Beast's parser with callbacks that only record views into the caller's
+/// buffer: no header container, no allocation.
+class beast_request_parser final : public http::basic_parser<true> {
+public:
+    request_view view;
+
+private:
+    void on_request_impl(http::verb, beast::string_view method, beast::string_view target, int version,
+                         beast::error_code&) override {
+        view.method = {method.data(), method.size()};
+        view.target = {target.data(), target.size()};
+        view.version = static_cast<unsigned>(version);
+    }
+    void on_response_impl(int, beast::string_view, int, beast::error_code& ec) override {
+        ec = http::error::bad_method;
+    }
+    void on_field_impl(http::field name, beast::string_view name_text, beast::string_view value,
+                       beast::error_code&) override {
+        if (name == http::field::transfer_encoding) {
+            view.has_body = true;
+        } else if (name == http::field::user_agent) {
+            view.user_agent = {value.data(), value.size()};
+        } else if (name == http::field::unknown && beast::iequals(name_text, "x-real-ip")) {
+            if (view.real_ip.count++ == 0) view.real_ip.value = {value.data(), value.size()};
+        }
+    }
+    void on_header_impl(beast::error_code& ec) override {
+        view.keep_alive = keep_alive();
+        if (chunked() || content_length().value_or(0) > 0) view.has_body = true;
+        // The body is never read: stop here, the handler answers and closes.
+        if (view.has_body) ec = http::error::body_limit;
+    }
+    void on_body_init_impl(const boost::optional<std::uint64_t>&, beast::error_code& ec) override {
+        ec = http::error::body_limit;
+    }
+    std::size_t on_body_impl(beast::string_view, beast::error_code& ec) override {
+        ec = http::error::body_limit;
+        return 0;
+    }
+    void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code& ec) override {
+        ec = http::error::body_limit;
+    }
+    std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view, beast::error_code& ec) override {
+        ec = http::error::body_limit;
+        return 0;
+    }
+    void on_finish_impl(beast::error_code&) override {}
+};
+
+
+status_code classify(const beast::error_code& ec) noexcept {
+    if (ec == http::error::header_limit) return status_code::header_fields_too_large_431;
+    if (ec == http::error::bad_version) return status_code::version_not_supported_505;
+    return status_code::bad_request_400;
+}
+
+}  // namespace
+
+struct request_reader::parser {
+    std::optional<beast_request_parser> beast;
+};
+
+request_reader::request_reader(std::size_t max_header_bytes)
+    : max_header_bytes_(max_header_bytes), parser_(std::make_unique<parser>()) {}
+request_reader::~request_reader() = default;
+request_reader::request_reader(request_reader&&) noexcept = default;
+
+std::size_t request_reader::find_header_end(const char* data, std::size_t size) noexcept {
+    std::size_t i = scanned_ >= 2 ? scanned_ - 2 : 0;
+    while (i < size) {
+        const void* nl = std::memchr(data + i, '\n', size - i);
+        if (nl == nullptr) break;
+        i = static_cast<std::size_t>(static_cast<const char*>(nl) - data) + 1;
+        if (i < size && data[i] == '\n') return i + 1;  // bare LF: the parser will refuse it
+        if (i + 1 < size && data[i] == '\r' && data[i + 1] == '\n') return i + 2;
+    }
+    scanned_ = size;
+    return 0;
+}
+
+read_outcome request_reader::read(const char* data, std::size_t size) {
+    read_outcome out;
+    const std::size_t header_end = find_header_end(data, size);
+    if (header_end == 0) {
+        if (size > max_header_bytes_) {
+            out.what = read_outcome::kind::reject;
+            // A request line that alone exceeds the limit is a URI problem.
+            const void* eol = std::memchr(data, '\n', size);
+            const std::size_t line = eol ? static_cast<std::size_t>(static_cast<const char*>(eol) - data) : size;
+            out.status = line >= max_header_bytes_ ? status_code::uri_too_long_414
+                                                   : status_code::header_fields_too_large_431;
+        }
+        return out;
+    }
+    scanned_ = 0;  // the next call starts at the next request
+    auto& p = parser_->beast.emplace();
+    p.header_limit(static_cast<std::uint32_t>(max_header_bytes_));
+    p.body_limit(boost::none);
+    beast::error_code ec;
+    const std::size_t used = p.put(boost::asio::buffer(data, header_end), ec);
+    if ((ec && ec != http::error::body_limit) || (!ec && !p.is_done())) {
+        out.what = read_outcome::kind::reject;
+        out.status = ec ? classify(ec) : status_code::bad_request_400;
+        if (out.status == status_code::header_fields_too_large_431) {
+            const void* eol = std::memchr(data, '\n', header_end);
+            const auto line = static_cast<std::size_t>(static_cast<const char*>(eol) - data);
+            if (line >= max_header_bytes_) out.status = status_code::uri_too_long_414;
+        }
+        return out;
+    }
+    out.what = read_outcome::kind::request;
+    out.consumed = used;
+    out.request = p.view;
+    if (ec == http::error::body_limit) {
+        // The body is never read: the handler answers and the connection closes.
+        out.request.has_body = true;
+        out.request.keep_alive = false;
+    }
+    return out;
+}
+
+}  // namespace registry_redirector
