@@ -15,7 +15,7 @@ constexpr auto writer_poll = std::chrono::milliseconds(20);
 
 void copy_field(char* dst, std::size_t cap, std::string_view src, auto& length) noexcept {
     const std::size_t n = std::min(cap, src.size());
-    std::memcpy(dst, src.data(), n);
+    if (n > 0) std::memcpy(dst, src.data(), n);  // an empty view may hold nullptr
     length = static_cast<std::remove_reference_t<decltype(length)>>(n);
 }
 

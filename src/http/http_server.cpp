@@ -424,10 +424,12 @@ struct http_server::impl {
 
     const connection_limits limits;
     request_metrics& metrics;
+    // Before the accept context: a pending accept holds a socket of a
+    // worker's context, so the workers must outlive the accept context.
+    std::vector<std::unique_ptr<worker>> workers;
     asio::io_context accept_context;
     tcp::acceptor acceptor;
     asio::steady_timer backoff;
-    std::vector<std::unique_ptr<worker>> workers;
     std::vector<std::thread> threads;
     std::atomic<bool> accepting{true};
 };

@@ -167,8 +167,9 @@ TEST_F(DrainTest, IdleKeepAliveIsClosedAfterIdleTimeout) {
 TEST_F(DrainTest, AccessLogIsJsonWithAnonymisedClients) {
     server_process server(config("shutdown_delay: 0s\naccess_log: json\ntrusted_proxies: [127.0.0.0/8]\n"));
     ASSERT_TRUE(server.wait_ready()) << server.output();
-    ASSERT_TRUE(http_get(server.port(), "/v2/x?q=\"1\"", "X-Real-Ip: 198.51.100.77\r\nUser-Agent: containerd/1.7\r\n"));
-    ASSERT_TRUE(http_get(server.port(), "/bin", "X-Real-Ip: 2001:db8:aaaa:bbbb::1\r\n"));
+    ASSERT_TRUE(http_get(server.port(), "/v2/x?q=\"1\"", "X-Real-Ip: 198.51.100.77\r\nUser-Agent: containerd/1.7\r\n"))
+        << server.output();
+    ASSERT_TRUE(http_get(server.port(), "/bin", "X-Real-Ip: 2001:db8:aaaa:bbbb::1\r\n")) << server.output();
     http_client post(server.port());
     post.send("POST /v2/ HTTP/1.1\r\nHost: t\r\n\r\n");
     ASSERT_TRUE(post.read_response());
