@@ -75,6 +75,11 @@ std::vector<provider_config> load_providers(const std::string& dir);
 /// Loads one provider file. Throws config_error.
 provider_config load_provider_file(const std::string& path);
 
+/// The same two parsers on text already in memory (`path` names it in
+/// errors; relative paths resolve against its folder). Throw config_error.
+server_config parse_server_config(const std::string& path, const std::string& text);
+provider_config parse_provider(const std::string& path, const std::string& text);
+
 /// True for a DNS host name (RFC 1123 labels), optionally with ":PORT".
 bool is_valid_redirect_host(const std::string& host) noexcept;
 

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "registry_redirector/ip_address.hpp"
@@ -51,6 +52,10 @@ struct prefix_file_limits {
 /// unreadable or truncated file, or a file over the limits; `into` may then
 /// hold part of the file, so callers load into a scratch table.
 prefix_file_stats load_prefix_file(const std::string& path, origin_table& into,
+                                   const prefix_file_limits& limits = {});
+
+/// The same parser over text in memory (no gzip); `name` labels errors.
+prefix_file_stats load_prefix_text(const std::string& name, std::string_view text, origin_table& into,
                                    const prefix_file_limits& limits = {});
 
 }  // namespace registry_redirector

@@ -22,23 +22,29 @@ namespace {
 /// Wraps one YAML file so that every error names the file and line.
 class yaml_file {
 public:
-    explicit yaml_file(std::string path) : path_(std::move(path)) {
-        std::ifstream in(path_, std::ios::binary);
-        if (!in) throw config_error(path_, 0, std::string("cannot open: ") + std::strerror(errno));
-        // Config files are small; a multi-megabyte one is a mistake (or an
-        // endless file), not something to parse.
-        constexpr std::size_t max_bytes = 4 << 20;
-        std::string text;
-        text.resize(max_bytes + 1);
-        in.read(text.data(), static_cast<std::streamsize>(text.size()));
-        if (in.bad()) throw config_error(path_, 0, "read failed");
-        text.resize(static_cast<std::size_t>(in.gcount()));
-        if (text.size() > max_bytes) throw config_error(path_, 0, "file is larger than 4 MiB");
+    /// Parses `text`; errors name `path`.
+    yaml_file(std::string path, const std::string& text) : path_(std::move(path)) {
         try {
             root_ = YAML::Load(text);
         } catch (const YAML::Exception& e) {
             throw config_error(path_, e.mark.line >= 0 ? e.mark.line + 1 : 0, "invalid YAML: " + e.msg);
         }
+    }
+
+    /// Reads a config file, bounded: config files are small, and a
+    /// multi-megabyte one is a mistake (or an endless file), not something
+    /// to parse.
+    static std::string read(const std::string& path) {
+        std::ifstream in(path, std::ios::binary);
+        if (!in) throw config_error(path, 0, std::string("cannot open: ") + std::strerror(errno));
+        constexpr std::size_t max_bytes = 4 << 20;
+        std::string text;
+        text.resize(max_bytes + 1);
+        in.read(text.data(), static_cast<std::streamsize>(text.size()));
+        if (in.bad()) throw config_error(path, 0, "read failed");
+        text.resize(static_cast<std::size_t>(in.gcount()));
+        if (text.size() > max_bytes) throw config_error(path, 0, "file is larger than 4 MiB");
+        return text;
     }
 
     const YAML::Node& root() const noexcept { return root_; }
@@ -203,8 +209,10 @@ endpoint_config parse_endpoint(const std::string& text) {
     return {host, static_cast<std::uint16_t>(value)};
 }
 
-server_config load_server_config(const std::string& path) {
-    const yaml_file f(path);
+server_config load_server_config(const std::string& path) { return parse_server_config(path, yaml_file::read(path)); }
+
+server_config parse_server_config(const std::string& path, const std::string& text) {
+    const yaml_file f(path, text);
     const YAML::Node& root = f.root();
     server_config c;
     c.path = path;
@@ -287,8 +295,10 @@ server_config load_server_config(const std::string& path) {
     return c;
 }
 
-provider_config load_provider_file(const std::string& path) {
-    const yaml_file f(path);
+provider_config load_provider_file(const std::string& path) { return parse_provider(path, yaml_file::read(path)); }
+
+provider_config parse_provider(const std::string& path, const std::string& text) {
+    const yaml_file f(path, text);
     const YAML::Node& root = f.root();
     if (!root.IsDefined() || root.IsNull()) throw config_error(path, 0, "file is empty");
     f.require_map(root, "a provider file", {"name", "redirectsTo", "asns", "cidrs"});

@@ -136,6 +136,22 @@ private:
 
 }  // namespace
 
+prefix_file_stats load_prefix_text(const std::string& name, std::string_view text, origin_table& into,
+                                   const prefix_file_limits& limits) {
+    prefix_file_stats stats;
+    stats.path = name;
+    line_parser parser(name, into, limits, stats);
+    std::size_t start = 0;
+    while (start < text.size()) {
+        std::size_t eol = text.find('\n', start);
+        if (eol == std::string_view::npos) eol = text.size();
+        parser.parse(text.substr(start, eol - start));
+        start = eol + 1;
+    }
+    if (!parser.saw_data()) throw config_error(name, 0, "holds no prefixes");
+    return stats;
+}
+
 prefix_file_stats load_prefix_file(const std::string& path, origin_table& into,
                                    const prefix_file_limits& limits) {
     prefix_file_stats stats;
