@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "registry_redirector/client_ip.hpp"
 #include "registry_redirector/ip_prefix.hpp"
 
 namespace registry_redirector {
@@ -29,6 +30,13 @@ struct connection_limits {
 
 enum class access_log_format : std::uint8_t { off, json, text };
 
+/// PROXY protocol (v1 and v2) on the redirect listener.
+enum class proxy_protocol_mode : std::uint8_t {
+    off,       ///< never parsed: a PROXY line is a bad HTTP request
+    optional,  ///< parsed when a trusted peer sends one
+    required,  ///< every connection must start with one, from a trusted peer
+};
+
 struct server_config {
     std::string path;  ///< the config file itself
     endpoint_config listen{"0.0.0.0", 8080};
@@ -39,6 +47,10 @@ struct server_config {
     std::vector<std::string> prefix_files;  ///< resolved likewise
     std::string default_provider = "google";
     std::vector<ip_prefix> trusted_proxies;
+    /// Headers honoured from trusted proxies, in precedence order.
+    std::vector<client_ip_header> client_ip_headers{client_ip_header::x_real_ip};
+    unsigned trusted_hops = 1;  ///< see client_ip_policy
+    proxy_protocol_mode proxy_protocol = proxy_protocol_mode::off;
     connection_limits limits;
     /// After SIGTERM: keep serving (not ready) this long, so the load
     /// balancer notices; then drain for at most shutdown_timeout.

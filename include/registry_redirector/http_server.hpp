@@ -23,7 +23,8 @@ public:
     /// Binds the listener (throws boost::system::system_error on failure).
     /// `log` may be null (no access log); it must outlive the server.
     http_server(const endpoint_config& listen, unsigned threads, const connection_limits& limits,
-                const serving_store& store, request_metrics& metrics, access_log* log = nullptr);
+                const serving_store& store, request_metrics& metrics, access_log* log = nullptr,
+                proxy_protocol_mode proxy_protocol = proxy_protocol_mode::off);
     ~http_server();
 
     /// The bound port (useful with port 0).

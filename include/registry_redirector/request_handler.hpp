@@ -19,7 +19,7 @@ struct request_view {
     unsigned version = 11;    ///< 10 for HTTP/1.0, 11 for HTTP/1.1
     bool keep_alive = true;   ///< what the client asked for (Connection, version)
     bool has_body = false;    ///< Content-Length > 0 or Transfer-Encoding
-    real_ip_header real_ip;
+    proxy_header_lines proxy;     ///< X-Real-Ip, X-Forwarded-For, Forwarded
     std::string_view user_agent;  ///< for the access log only
 };
 
@@ -52,9 +52,10 @@ struct response_plan {
 };
 
 /// The decision. `snapshot` is null until the first routing table loads
-/// (answered 503). noexcept, allocation-free.
-response_plan handle_request(const request_view& request, const ip_address& peer,
-                             const serving_snapshot* snapshot) noexcept;
+/// (answered 503). `peer_source` says whether `peer` is the TCP peer or
+/// came from a PROXY protocol header. noexcept, allocation-free.
+response_plan handle_request(const request_view& request, const ip_address& peer, const serving_snapshot* snapshot,
+                             client_ip_source peer_source = client_ip_source::peer) noexcept;
 
 /// A response for a request the parser rejected (no request_view exists).
 response_plan reject(status_code status) noexcept;

@@ -72,6 +72,7 @@ public:
     std::atomic<std::uint64_t> connection_timeouts{0};    ///< header, idle or write deadline passed
     std::atomic<std::uint64_t> accept_errors{0};
     std::atomic<std::uint64_t> access_log_dropped{0};    ///< records a full ring refused
+    std::atomic<std::uint64_t> proxy_protocol_rejected{0};  ///< connections closed for a missing/bad/untrusted PROXY header
 
     std::vector<prometheus::MetricFamily> Collect() const override;
 

@@ -14,7 +14,7 @@ namespace registry_redirector {
 /// Published whole through snapshot_store; never modified after publish.
 struct serving_snapshot {
     routing_table routes;
-    trusted_proxy_set trusted;
+    client_ip_policy client_policy;
     /// Metric slot of each provider (index as in routes.providers()).
     std::vector<std::uint16_t> metric_slots;
     std::uint64_t generation = 0;

@@ -86,7 +86,9 @@ load_result load_everything(const std::string& config_path, const serve_override
         for (const auto& f : r.config.prefix_files) load_prefix_file(f, origins);
         auto snapshot = std::make_shared<serving_snapshot>(serving_snapshot{
             build_routing_table(r.providers, r.config.default_provider, std::move(origins)),
-            trusted_proxy_set(r.config.trusted_proxies), {}, generation});
+            client_ip_policy{trusted_proxy_set(r.config.trusted_proxies), r.config.client_ip_headers,
+                             r.config.trusted_hops},
+            {}, generation});
         for (const auto& p : snapshot->routes.providers()) snapshot->metric_slots.push_back(metrics.slot_for(p.name));
         const auto& s = snapshot->routes.stats();
         r.summary = with_commas(snapshot->routes.providers().size()) + " providers, " + with_commas(s.table_prefixes_v4) +
@@ -112,6 +114,7 @@ std::vector<std::string> restart_only_changes(const server_config& running, cons
     if (endpoint_differs(running.listen, next.listen)) changed.push_back("listen");
     if (endpoint_differs(running.admin_listen, next.admin_listen)) changed.push_back("admin_listen");
     if (running.threads != next.threads) changed.push_back("threads");
+    if (running.proxy_protocol != next.proxy_protocol) changed.push_back("proxy_protocol");
     const auto& a = running.limits;
     const auto& b = next.limits;
     if (a.max_connections != b.max_connections || a.header_timeout != b.header_timeout ||
@@ -168,7 +171,8 @@ public:
     }
 
     int run() {
-        http_server server(config_.listen, threads_, config_.limits, store_, metrics_, access_log_.get());
+        http_server server(config_.listen, threads_, config_.limits, store_, metrics_, access_log_.get(),
+                           config_.proxy_protocol);
         admin_server admin(config_.admin_listen, {[this] { return store_.generation() > 0 && !draining_.load(); },
                                                   [this] { return metrics_text(); }});
         server_ = &server;
@@ -254,6 +258,8 @@ private:
         config_.prefix_files = r.config.prefix_files;
         config_.default_provider = r.config.default_provider;
         config_.trusted_proxies = r.config.trusted_proxies;
+        config_.client_ip_headers = r.config.client_ip_headers;
+        config_.trusted_hops = r.config.trusted_hops;
         config_.log_level = r.config.log_level;
         config_.shutdown_delay = r.config.shutdown_delay;
         config_.shutdown_timeout = r.config.shutdown_timeout;

@@ -220,7 +220,8 @@ server_config parse_server_config(const std::string& path, const std::string& te
     f.require_map(root, "the main config",
                   {"listen", "admin_listen", "threads", "log_level", "providers_dir", "prefixes",
                    "default_provider", "trusted_proxies", "limits", "shutdown_delay", "shutdown_timeout",
-                   "access_log", "access_log_ipv4_prefix_length", "access_log_ipv6_prefix_length"});
+                   "access_log", "access_log_ipv4_prefix_length", "access_log_ipv6_prefix_length",
+                   "client_ip_headers", "trusted_hops", "proxy_protocol"});
 
     auto endpoint = [&](const char* key, endpoint_config& out) {
         if (const auto n = root[key]) {
@@ -257,6 +258,29 @@ server_config parse_server_config(const std::string& path, const std::string& te
             if (std::find(c.trusted_proxies.begin(), c.trusted_proxies.end(), p) == c.trusted_proxies.end())
                 c.trusted_proxies.push_back(p);
         }
+    }
+    if (const auto n = root["client_ip_headers"]) {
+        c.client_ip_headers.clear();
+        for (const auto& item : f.list(n, "client_ip_headers")) {
+            std::string name = f.scalar(item, "each entry of client_ip_headers");
+            for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+            client_ip_header h;
+            if (name == "x-real-ip") h = client_ip_header::x_real_ip;
+            else if (name == "x-forwarded-for") h = client_ip_header::x_forwarded_for;
+            else if (name == "forwarded") h = client_ip_header::forwarded;
+            else f.fail(item, "client_ip_headers entry \"" + name + "\" is not one of x-real-ip, x-forwarded-for, forwarded");
+            if (std::find(c.client_ip_headers.begin(), c.client_ip_headers.end(), h) != c.client_ip_headers.end())
+                f.fail(item, "client_ip_headers lists \"" + name + "\" twice");
+            c.client_ip_headers.push_back(h);
+        }
+    }
+    if (const auto n = root["trusted_hops"]) c.trusted_hops = static_cast<unsigned>(f.integer(n, "trusted_hops", 1, 16));
+    if (const auto n = root["proxy_protocol"]) {
+        const std::string v = f.scalar(n, "proxy_protocol");
+        if (v == "off" || v == "false") c.proxy_protocol = proxy_protocol_mode::off;
+        else if (v == "optional") c.proxy_protocol = proxy_protocol_mode::optional;
+        else if (v == "required") c.proxy_protocol = proxy_protocol_mode::required;
+        else f.fail(n, "proxy_protocol \"" + v + "\" is not one of off, optional, required");
     }
     if (const auto n = root["limits"]) {
         f.require_map(n, "limits",

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "registry_redirector/request_handler.hpp"
+#include "registry_redirector/proxy_protocol.hpp"
 #include "registry_redirector/request_reader.hpp"
 
 namespace registry_redirector {
@@ -62,9 +63,9 @@ class session;
 /// One I/O thread: its io_context, its sessions and its counters.
 struct worker {
     worker(unsigned index_in, const serving_store& store, thread_request_counters& counters_in,
-           request_metrics& metrics_in, const connection_limits& limits_in, access_log* log)
-        : index(index_in), counters(counters_in), metrics(metrics_in), limits(limits_in), access(log), context(1),
-          sweep_timer(context), reader(store) {}
+           request_metrics& metrics_in, const connection_limits& limits_in, access_log* log, proxy_protocol_mode proxy)
+        : index(index_in), counters(counters_in), metrics(metrics_in), limits(limits_in), access(log),
+          proxy_protocol(proxy), context(1), sweep_timer(context), reader(store) {}
 
     void log_access(const response_plan& plan, const request_view& request, const serving_snapshot* snapshot,
                     clock_type::time_point started) noexcept;
@@ -76,6 +77,7 @@ struct worker {
     request_metrics& metrics;
     const connection_limits& limits;
     access_log* access;
+    proxy_protocol_mode proxy_protocol;
     session* sessions = nullptr;  // intrusive list, touched only on this thread
     std::atomic<std::size_t> session_count{0};
     bool draining = false;        // only on this thread
@@ -121,7 +123,11 @@ public:
             close_now();
             return;
         }
-        deadline_ = clock_type::now() + worker_.limits.idle_timeout;
+        awaiting_proxy_header_ = worker_.proxy_protocol != proxy_protocol_mode::off;
+        // A PROXY header comes at once, with the connection.
+        deadline_ = clock_type::now() +
+                    (awaiting_proxy_header_ ? worker_.limits.header_timeout : worker_.limits.idle_timeout);
+        request_started_ = clock_type::now();
         do_read();
     }
 
@@ -164,7 +170,54 @@ private:
         if (begin_ == end_) request_started_ = clock_type::now();
         end_ += n;
         batch_started_ = clock_type::now();
+        if (awaiting_proxy_header_ && !read_proxy_header()) return;
         process();
+    }
+
+    /// The PROXY header, if this listener takes one. Returns false when the
+    /// session must not go on to HTTP (need more bytes, or closed).
+    bool read_proxy_header() {
+        const proxy_protocol_result r = parse_proxy_protocol(buffer_.get() + begin_, end_ - begin_);
+        const bool required = worker_.proxy_protocol == proxy_protocol_mode::required;
+        switch (r.what) {
+            case proxy_protocol_result::kind::need_more:
+                deadline_ = request_started_ + worker_.limits.header_timeout;
+                do_read();
+                return false;
+            case proxy_protocol_result::kind::absent:
+                if (required) return refuse_proxy("no PROXY header");
+                awaiting_proxy_header_ = false;
+                return true;
+            case proxy_protocol_result::kind::invalid:
+                return refuse_proxy("malformed PROXY header");
+            case proxy_protocol_result::kind::header:
+                break;
+        }
+        // Only a trusted balancer may say who the client is; anyone else
+        // could name any address (and so pick the mirror that pays).
+        const serving_snapshot* snapshot = worker_.reader.get();
+        if (snapshot == nullptr || !snapshot->client_policy.trusted.contains(peer_))
+            return refuse_proxy("PROXY header from an untrusted peer");
+        if (r.source) {
+            peer_ = *r.source;
+            peer_source_ = client_ip_source::proxy_protocol;
+        }
+        begin_ += r.consumed;
+        awaiting_proxy_header_ = false;
+        if (begin_ == end_) {
+            compact();
+            deadline_ = clock_type::now() + worker_.limits.idle_timeout;
+            do_read();
+            return false;
+        }
+        return true;
+    }
+
+    bool refuse_proxy(const char* why) {
+        worker_.metrics.proxy_protocol_rejected.fetch_add(1, std::memory_order_relaxed);
+        spdlog::debug("closing a connection: {}", why);
+        close_now();
+        return false;
     }
 
     void process() {
@@ -179,7 +232,7 @@ private:
             }
             begin_ += got.consumed;
             const request_view& request = got.request;
-            response_plan plan = handle_request(request, peer_, snapshot);
+            response_plan plan = handle_request(request, peer_, snapshot, peer_source_);
             ++requests_;
             const auto& limits = worker_.limits;
             if (draining_ || worker_.draining ||
@@ -284,7 +337,9 @@ private:
 
     tcp::socket socket_;
     worker& worker_;
-    ip_address peer_;
+    ip_address peer_;  // the TCP peer, or the client a PROXY header named
+    client_ip_source peer_source_ = client_ip_source::peer;
+    bool awaiting_proxy_header_ = false;
     std::unique_ptr<char[]> buffer_;
     std::size_t capacity_;
     std::size_t begin_ = 0;  // first unparsed byte
@@ -356,10 +411,10 @@ ip_address to_ip_address(const tcp::endpoint& endpoint) {
 
 struct http_server::impl {
     impl(const endpoint_config& listen, unsigned thread_count, const connection_limits& limits_in,
-         const serving_store& store, request_metrics& metrics_in, access_log* log)
+         const serving_store& store, request_metrics& metrics_in, access_log* log, proxy_protocol_mode proxy)
         : limits(limits_in), metrics(metrics_in), accept_context(1), acceptor(accept_context), backoff(accept_context) {
         for (unsigned i = 0; i < thread_count; ++i)
-            workers.push_back(std::make_unique<worker>(i, store, metrics.thread(i), metrics, limits, log));
+            workers.push_back(std::make_unique<worker>(i, store, metrics.thread(i), metrics, limits, log, proxy));
         const tcp::endpoint endpoint(asio::ip::make_address(listen.host), listen.port);
         acceptor.open(endpoint.protocol());
         acceptor.set_option(asio::socket_base::reuse_address(true));
@@ -435,8 +490,9 @@ struct http_server::impl {
 };
 
 http_server::http_server(const endpoint_config& listen, unsigned threads, const connection_limits& limits,
-                         const serving_store& store, request_metrics& metrics, access_log* log)
-    : impl_(std::make_unique<impl>(listen, threads, limits, store, metrics, log)) {}
+                         const serving_store& store, request_metrics& metrics, access_log* log,
+                         proxy_protocol_mode proxy_protocol)
+    : impl_(std::make_unique<impl>(listen, threads, limits, store, metrics, log, proxy_protocol)) {}
 
 http_server::~http_server() { stop(); }
 

@@ -72,8 +72,8 @@ response_plan reject(status_code status) noexcept {
     return p;
 }
 
-response_plan handle_request(const request_view& request, const ip_address& peer,
-                             const serving_snapshot* snapshot) noexcept {
+response_plan handle_request(const request_view& request, const ip_address& peer, const serving_snapshot* snapshot,
+                             client_ip_source peer_source) noexcept {
     response_plan p;
     p.close = !request.keep_alive;
     p.client = peer;
@@ -99,7 +99,7 @@ response_plan handle_request(const request_view& request, const ip_address& peer
         p.status = status_code::service_unavailable_503;
         return p;
     }
-    const client_ip client = resolve_client_ip(peer, request.real_ip, snapshot->trusted);
+    const client_ip client = resolve_client_ip(peer, request.proxy, snapshot->client_policy, peer_source);
     p.source = client.source;
     p.client = client.address;
     const routing_table& routes = snapshot->routes;

@@ -36,8 +36,13 @@ private:
             view.has_body = true;
         } else if (name == http::field::user_agent) {
             view.user_agent = {value.data(), value.size()};
-        } else if (name == http::field::unknown && beast::iequals(name_text, "x-real-ip")) {
-            if (view.real_ip.count++ == 0) view.real_ip.value = {value.data(), value.size()};
+        } else if (name == http::field::forwarded) {
+            view.proxy.forwarded.add({value.data(), value.size()});
+        } else if (name == http::field::unknown) {
+            if (beast::iequals(name_text, "x-real-ip"))
+                view.proxy.x_real_ip.add({value.data(), value.size()});
+            else if (beast::iequals(name_text, "x-forwarded-for"))
+                view.proxy.x_forwarded_for.add({value.data(), value.size()});
         }
     }
     void on_header_impl(beast::error_code& ec) override {

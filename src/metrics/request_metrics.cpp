@@ -135,8 +135,14 @@ std::vector<prometheus::MetricFamily> request_metrics::Collect() const {
     dropped.metric.push_back({});
     dropped.metric.back().counter.value = static_cast<double>(access_log_dropped.load(std::memory_order_relaxed));
 
+    auto proxy = family("registry_redirector_proxy_protocol_rejected_total",
+                        "Connections closed for a missing, malformed or untrusted PROXY protocol header.",
+                        prometheus::MetricType::Counter);
+    proxy.metric.push_back({});
+    proxy.metric.back().counter.value = static_cast<double>(proxy_protocol_rejected.load(std::memory_order_relaxed));
+
     return {std::move(requests), std::move(sources), std::move(duration), std::move(open), std::move(rejected),
-            std::move(timeouts), std::move(accept_failures), std::move(dropped)};
+            std::move(timeouts), std::move(accept_failures), std::move(dropped), std::move(proxy)};
 }
 
 }  // namespace registry_redirector

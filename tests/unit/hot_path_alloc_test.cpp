@@ -63,7 +63,7 @@ TEST(HotPathTest, NoAllocationPerRequestOnceWarm) {
     serving_store store;
     store.publish(std::make_shared<const serving_snapshot>(serving_snapshot{
         build_routing_table({cloud, google}, "google", origins),
-        trusted_proxy_set({parse_ip_prefix("127.0.0.0/8").prefix}), {0, 1}, 1}));
+        client_ip_policy{trusted_proxy_set({parse_ip_prefix("127.0.0.0/8").prefix})}, {0, 1}, 1}));
     request_metrics metrics(1);
     http_server server({"127.0.0.1", 0}, 1, connection_limits{}, store, metrics);
     server.start();

@@ -23,7 +23,7 @@ protected:
         o.v6.push_back({p.v6, 48, 64500});
         snapshot_ = std::make_unique<serving_snapshot>(serving_snapshot{
             build_routing_table({provider("bigcloud", {64500}), provider("google", {64520})}, "google", o),
-            trusted_proxy_set({parse_ip_prefix("192.0.2.0/24").prefix}),
+            client_ip_policy{trusted_proxy_set({parse_ip_prefix("192.0.2.0/24").prefix})},
             {0, 1},
             1});
     }
@@ -88,14 +88,15 @@ TEST_F(RequestHandlerTest, ProviderByPeerAddress) {
 
 TEST_F(RequestHandlerTest, XRealIpOnlyFromTrustedProxies) {
     auto r = get("/v2/");
-    r.real_ip = {"203.0.113.9", 1};
+    r.proxy.x_real_ip.add("203.0.113.9");
     auto p = handle_request(r, proxy_peer, snapshot_.get());
     EXPECT_EQ(p.host, "registry.bigcloud.example");
     EXPECT_EQ(p.source, client_ip_source::x_real_ip);
     p = handle_request(r, other_peer, snapshot_.get());
     EXPECT_EQ(p.host, "registry.google.example");
     EXPECT_EQ(p.source, client_ip_source::untrusted_header);
-    r.real_ip = {"203.0.113.999", 1};
+    r.proxy.x_real_ip = {};
+    r.proxy.x_real_ip.add("203.0.113.999");
     p = handle_request(r, proxy_peer, snapshot_.get());
     EXPECT_EQ(p.host, "registry.google.example");
     EXPECT_EQ(p.source, client_ip_source::invalid_header);

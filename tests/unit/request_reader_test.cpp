@@ -20,8 +20,8 @@ TEST(RequestReaderTest, WaitsForTheWholeHeaderThenParsesOnce) {
     EXPECT_EQ(r.request.version, 11u);
     EXPECT_TRUE(r.request.keep_alive);
     EXPECT_FALSE(r.request.has_body);
-    EXPECT_EQ(r.request.real_ip.count, 1u);  // the name matches case-insensitively
-    EXPECT_EQ(r.request.real_ip.value, "192.0.2.1");
+    EXPECT_EQ(r.request.proxy.x_real_ip.count, 1u);  // the name matches case-insensitively
+    EXPECT_EQ(r.request.proxy.x_real_ip.values[0], "192.0.2.1");
     EXPECT_EQ(r.request.user_agent, "ua/1");
 }
 
@@ -40,12 +40,17 @@ TEST(RequestReaderTest, PipelinedRequestsAreConsumedOneAtATime) {
     EXPECT_EQ(reader.read(bytes.data() + one.size() + two.size(), 6).what, read_outcome::kind::need_more);
 }
 
-TEST(RequestReaderTest, TwoRealIpLinesAreCounted) {
-    const std::string bytes = "GET / HTTP/1.1\r\nX-Real-Ip: 1.1.1.1\r\nx-real-ip: 2.2.2.2\r\n\r\n";
+TEST(RequestReaderTest, ProxyHeaderLinesAreCollected) {
+    const std::string bytes =
+        "GET / HTTP/1.1\r\nX-Real-Ip: 1.1.1.1\r\nx-real-ip: 2.2.2.2\r\nX-Forwarded-For: 3.3.3.3, 4.4.4.4\r\n"
+        "x-forwarded-for: 5.5.5.5\r\nForwarded: for=6.6.6.6\r\n\r\n";
     request_reader reader(8192);
     const auto r = reader.read(bytes.data(), bytes.size());
     ASSERT_EQ(r.what, read_outcome::kind::request);
-    EXPECT_EQ(r.request.real_ip.count, 2u);
+    EXPECT_EQ(r.request.proxy.x_real_ip.count, 2u);
+    EXPECT_EQ(r.request.proxy.x_forwarded_for.count, 2u);
+    EXPECT_EQ(r.request.proxy.x_forwarded_for.values[1], "5.5.5.5");
+    EXPECT_EQ(r.request.proxy.forwarded.values[0], "for=6.6.6.6");
 }
 
 TEST(RequestReaderTest, BodiesAreFlaggedNotRead) {
