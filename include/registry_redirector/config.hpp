@@ -26,6 +26,7 @@ struct connection_limits {
     std::chrono::milliseconds write_timeout{10'000};
     std::size_t max_requests_per_connection = 10'000;  ///< 0 = unlimited
     std::size_t max_header_bytes = 8'192;
+    std::size_t max_header_fields = 100;
 };
 
 enum class access_log_format : std::uint8_t { off, json, text };

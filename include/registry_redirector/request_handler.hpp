@@ -48,6 +48,7 @@ struct response_plan {
     client_ip_source source = client_ip_source::peer;
     ip_address client;       ///< the address the decision used (the peer if none was made)
     std::string_view host;   ///< for 302: registry or artifacts host
+    std::string_view target; ///< for 302: the path and query appended to the host
     bool close = false;      ///< send Connection: close and close after writing
 };
 

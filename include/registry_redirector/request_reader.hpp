@@ -26,7 +26,7 @@ struct read_outcome {
 
 class request_reader {
 public:
-    explicit request_reader(std::size_t max_header_bytes);
+    request_reader(std::size_t max_header_bytes, std::size_t max_header_fields);
     ~request_reader();
     request_reader(request_reader&&) noexcept;
 
@@ -40,6 +40,7 @@ private:
     struct parser;
     std::size_t find_header_end(const char* data, std::size_t size) noexcept;
     std::size_t max_header_bytes_;
+    std::size_t max_header_fields_;
     std::size_t scanned_ = 0;  // the header's end was searched for up to here
     std::unique_ptr<parser> parser_;
 };

@@ -119,7 +119,8 @@ std::vector<std::string> restart_only_changes(const server_config& running, cons
     const auto& b = next.limits;
     if (a.max_connections != b.max_connections || a.header_timeout != b.header_timeout ||
         a.idle_timeout != b.idle_timeout || a.write_timeout != b.write_timeout ||
-        a.max_requests_per_connection != b.max_requests_per_connection || a.max_header_bytes != b.max_header_bytes)
+        a.max_requests_per_connection != b.max_requests_per_connection || a.max_header_bytes != b.max_header_bytes ||
+        a.max_header_fields != b.max_header_fields)
         changed.push_back("limits");
     if (running.access_log != next.access_log || running.access_log_ipv4_prefix != next.access_log_ipv4_prefix ||
         running.access_log_ipv6_prefix != next.access_log_ipv6_prefix)

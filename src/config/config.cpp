@@ -285,7 +285,7 @@ server_config parse_server_config(const std::string& path, const std::string& te
     if (const auto n = root["limits"]) {
         f.require_map(n, "limits",
                       {"max_connections", "header_timeout", "idle_timeout", "write_timeout",
-                       "max_requests_per_connection", "max_header_bytes"});
+                       "max_requests_per_connection", "max_header_bytes", "max_header_fields"});
         using std::chrono::milliseconds;
         auto& l = c.limits;
         if (const auto v = n["max_connections"]) l.max_connections = f.integer(v, "max_connections", 1, 1'000'000);
@@ -299,6 +299,7 @@ server_config parse_server_config(const std::string& path, const std::string& te
             l.max_requests_per_connection = f.integer(v, "max_requests_per_connection", 0, 1'000'000'000);
         if (const auto v = n["max_header_bytes"])
             l.max_header_bytes = f.integer(v, "max_header_bytes", 1024, 65'536);
+        if (const auto v = n["max_header_fields"]) l.max_header_fields = f.integer(v, "max_header_fields", 8, 1000);
     }
     if (const auto n = root["shutdown_delay"])
         c.shutdown_delay = f.duration(n, "shutdown_delay", std::chrono::milliseconds(0), std::chrono::milliseconds(600'000));

@@ -99,7 +99,7 @@ public:
           peer_(peer),
           buffer_(std::make_unique<char[]>(w.limits.max_header_bytes + 1024)),
           capacity_(w.limits.max_header_bytes + 1024),
-          reader_(w.limits.max_header_bytes) {
+          reader_(w.limits.max_header_bytes, w.limits.max_header_fields) {
         out_.reserve(512);
     }
 

@@ -34,6 +34,39 @@ bool is_registry_path(std::string_view target) noexcept {
     return target.size() == 3 || target[3] == '/' || target[3] == '?';
 }
 
+/// The path and query to append to "https://host": origin-form as it came,
+/// or the path-and-query part of an absolute-form target ("http://h/p?q",
+/// which RFC 9112 section 3.2.2 says a server must accept). Empty when the
+/// target is neither (authority-form, asterisk-form, garbage).
+std::string_view origin_form(std::string_view target) noexcept {
+    if (!target.empty() && target.front() == '/') return target;
+    auto has_scheme = [&](std::string_view scheme) {
+        if (target.size() < scheme.size()) return false;
+        for (std::size_t i = 0; i < scheme.size(); ++i)
+            if ((target[i] | 0x20) != scheme[i] && target[i] != scheme[i]) return false;
+        return true;
+    };
+    std::size_t authority = 0;
+    if (has_scheme("http://")) authority = 7;
+    else if (has_scheme("https://")) authority = 8;
+    else return {};
+    const std::size_t path = target.find_first_of("/?#", authority);
+    if (path == authority) return {};  // no host
+    if (path == std::string_view::npos || target[path] != '/') return {};  // "http://h" or "http://h?q": no path to keep
+    return target.substr(path);
+}
+
+/// Nothing that could end the Location line or the header: every byte must
+/// be visible ASCII or above (the parser already refuses most of these; this
+/// keeps the rule next to the code that copies the target).
+bool safe_target(std::string_view target) noexcept {
+    for (char c : target) {
+        const auto b = static_cast<unsigned char>(c);
+        if (b <= 0x20 || b == 0x7f) return false;
+    }
+    return true;
+}
+
 std::string_view status_line(status_code s) noexcept {
     switch (s) {
         case status_code::found_302: return "HTTP/1.1 302 Found\r\n";
@@ -89,12 +122,13 @@ response_plan handle_request(const request_view& request, const ip_address& peer
         p.close = p.close || request.has_body;
         return p;
     }
-    if (request.has_body || request.target.empty() || request.target.front() != '/') {
-        // Only origin-form ("/path?query") can be appended to "https://host".
+    const std::string_view target = origin_form(request.target);
+    if (request.has_body || target.empty() || !safe_target(target)) {
         p = reject(request.has_body ? status_code::content_too_large_413 : status_code::bad_request_400);
         p.client = peer;
         return p;
     }
+    p.target = target;
     if (snapshot == nullptr) {
         p.status = status_code::service_unavailable_503;
         return p;
@@ -106,7 +140,7 @@ response_plan handle_request(const request_view& request, const ip_address& peer
     p.provider = routes.redirect_index(routes.match(client.address));
     const redirect_target& hosts = *routes.providers()[p.provider].redirects_to;
     p.status = status_code::found_302;
-    if (is_registry_path(request.target)) {
+    if (is_registry_path(target)) {
         p.kind = route::registry;
         p.host = hosts.registry;
     } else {
@@ -122,7 +156,7 @@ void write_response(const response_plan& plan, const request_view& request, std:
     if (plan.status == status_code::found_302) {
         out += "Location: https://";
         out += plan.host;
-        out += request.target;
+        out += plan.target;
         out += "\r\nContent-Length: 0\r\n";
     } else {
         const std::string_view body = error_body(plan.status);

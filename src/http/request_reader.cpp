@@ -19,6 +19,10 @@ namespace {
 class beast_request_parser final : public http::basic_parser<true> {
 public:
     request_view view;
+    std::size_t max_fields = 100;
+
+private:
+    std::size_t fields_ = 0;
 
 private:
     void on_request_impl(http::verb, beast::string_view method, beast::string_view target, int version,
@@ -31,7 +35,12 @@ private:
         ec = http::error::bad_method;
     }
     void on_field_impl(http::field name, beast::string_view name_text, beast::string_view value,
-                       beast::error_code&) override {
+                       beast::error_code& ec) override {
+        // Many tiny fields cost more than their bytes: cap the count too.
+        if (++fields_ > max_fields) {
+            ec = http::error::header_limit;
+            return;
+        }
         if (name == http::field::transfer_encoding) {
             view.has_body = true;
         } else if (name == http::field::user_agent) {
@@ -71,8 +80,28 @@ private:
 
 status_code classify(const beast::error_code& ec) noexcept {
     if (ec == http::error::header_limit) return status_code::header_fields_too_large_431;
-    if (ec == http::error::bad_version) return status_code::version_not_supported_505;
+    // bad_version is a malformed HTTP-version ("HTTX/1.1"): 400. A
+    // well-formed but unsupported one (HTTP/2.0) parses, and gets 505 from
+    // the handler.
     return status_code::bad_request_400;
+}
+
+/// RFC 9110 token characters: a request line starts with one.
+bool is_tchar(unsigned char c) noexcept {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+    return std::strchr("!#$%&'*+-.^_`|~", c) != nullptr && c != 0;
+}
+
+/// Beast's bad_version covers both "HTTX/1.1" (malformed: 400) and
+/// "HTTP/3.0" (well-formed, unsupported: 505). Tell them apart.
+status_code classify_version(const char* data, std::size_t size) noexcept {
+    const std::string_view all(data, size);
+    std::string_view line = all.substr(0, all.find('\n'));
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    const std::string_view version = line.substr(line.rfind(' ') + 1);
+    const bool well_formed = version.size() == 8 && version.compare(0, 5, "HTTP/") == 0 && version[5] >= '0' &&
+                             version[5] <= '9' && version[6] == '.' && version[7] >= '0' && version[7] <= '9';
+    return well_formed ? status_code::version_not_supported_505 : status_code::bad_request_400;
 }
 
 }  // namespace
@@ -81,8 +110,8 @@ struct request_reader::parser {
     std::optional<beast_request_parser> beast;
 };
 
-request_reader::request_reader(std::size_t max_header_bytes)
-    : max_header_bytes_(max_header_bytes), parser_(std::make_unique<parser>()) {}
+request_reader::request_reader(std::size_t max_header_bytes, std::size_t max_header_fields)
+    : max_header_bytes_(max_header_bytes), max_header_fields_(max_header_fields), parser_(std::make_unique<parser>()) {}
 request_reader::~request_reader() = default;
 request_reader::request_reader(request_reader&&) noexcept = default;
 
@@ -101,6 +130,13 @@ std::size_t request_reader::find_header_end(const char* data, std::size_t size) 
 
 read_outcome request_reader::read(const char* data, std::size_t size) {
     read_outcome out;
+    if (size > 0 && !is_tchar(static_cast<unsigned char>(data[0]))) {
+        // Not HTTP at all (TLS on the plain port, binary junk): say so now
+        // rather than wait for a header that will never end.
+        out.what = read_outcome::kind::reject;
+        out.status = status_code::bad_request_400;
+        return out;
+    }
     const std::size_t header_end = find_header_end(data, size);
     if (header_end == 0) {
         if (size > max_header_bytes_) {
@@ -116,12 +152,15 @@ read_outcome request_reader::read(const char* data, std::size_t size) {
     scanned_ = 0;  // the next call starts at the next request
     auto& p = parser_->beast.emplace();
     p.header_limit(static_cast<std::uint32_t>(max_header_bytes_));
+    p.max_fields = max_header_fields_;
     p.body_limit(boost::none);
     beast::error_code ec;
     const std::size_t used = p.put(boost::asio::buffer(data, header_end), ec);
     if ((ec && ec != http::error::body_limit) || (!ec && !p.is_done())) {
         out.what = read_outcome::kind::reject;
-        out.status = ec ? classify(ec) : status_code::bad_request_400;
+        out.status = ec == http::error::bad_version ? classify_version(data, header_end)
+                     : ec                            ? classify(ec)
+                                                     : status_code::bad_request_400;
         if (out.status == status_code::header_fields_too_large_431) {
             const void* eol = std::memchr(data, '\n', header_end);
             const auto line = static_cast<std::size_t>(static_cast<const char*>(eol) - data);

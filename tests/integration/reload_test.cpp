@@ -194,7 +194,7 @@ TEST_F(ReloadTest, BrokenReloadNamesFileAndLine) {
     server_process server((dir_ / "r.yaml").string());
     ASSERT_TRUE(server.wait_ready()) << server.output();
     write_atomically(dir_ / "prefixes.tsv", "203.0.113.0/24\t64500\n203.0.113.9/24\t64500\n");
-    EXPECT_TRUE(wait_for([&] { return server.output().find("prefixes.tsv:2: bad prefix") != std::string::npos; }, 5s))
+    EXPECT_TRUE(wait_for([&] { return server.output().find("prefixes.tsv:2: bad prefix") != std::string::npos; }, 10s))
         << server.output();
     EXPECT_EQ(answer(server.port()), to_bigcloud);
     EXPECT_EQ(metric(server.admin_port(), "registry_redirector_config_reloads_total{result=\"failure\"}"), 1);

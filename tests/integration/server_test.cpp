@@ -189,7 +189,7 @@ TEST_F(ServerTest, BodiesAreRefusedWithoutReadingThem) {
 
 TEST_F(ServerTest, MalformedRequestsGet400AndClose) {
     for (const char* bad : {"GARBAGE\r\n\r\n", "GET /a HTTP/1.1\r\nBad Header\r\n\r\n", "GET /a\r\n\r\n",
-                            "GET http://evil.example/ HTTP/1.1\r\nHost: t\r\n\r\n",
+                            "GET http://evil.example HTTP/1.1\r\nHost: t\r\n\r\n",
                             "GET /a HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"}) {
         http_client c(server_->port());
         c.send(bad);

@@ -132,8 +132,24 @@ TEST_F(RequestHandlerTest, BodiesAreRefusedAndClose) {
     EXPECT_TRUE(p.close);  // the unread body must not be parsed as a request
 }
 
+TEST_F(RequestHandlerTest, AbsoluteFormKeepsOnlyPathAndQuery) {
+    // RFC 9112 section 3.2.2: a server must accept absolute-form; the
+    // redirect keeps our host, never the one in the target.
+    for (const char* t : {"http://evil.example/v2/x?y=1", "HTTPS://evil.example:8443/v2/x?y=1"}) {
+        const auto out = render(get(t), other_peer);
+        EXPECT_NE(out.find("Location: https://registry.google.example/v2/x?y=1\r\n"), std::string::npos) << t << out;
+    }
+}
+
+TEST_F(RequestHandlerTest, ControlCharactersInTargetsAreRejected) {
+    for (const char* t : {"/a\rb", "/a\nLocation: x", "/a b", "/a\x7f", "/a\tb"}) {
+        const auto p = handle_request(get(t), other_peer, snapshot_.get());
+        EXPECT_EQ(p.status, status_code::bad_request_400) << t;
+    }
+}
+
 TEST_F(RequestHandlerTest, NonOriginFormTargetsAreBadRequests) {
-    for (const char* t : {"http://evil.example/x", "*", "evil.example:443", ""}) {
+    for (const char* t : {"http://evil.example", "http:///x", "http://h?q", "*", "evil.example:443", "", "ftp://h/x"}) {
         const auto p = handle_request(get(t), other_peer, snapshot_.get());
         EXPECT_EQ(p.status, status_code::bad_request_400) << t;
         EXPECT_TRUE(p.close);
