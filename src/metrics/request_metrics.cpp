@@ -107,42 +107,31 @@ std::vector<prometheus::MetricFamily> request_metrics::Collect() const {
         sum([](const thread_request_counters& t) -> const auto& { return t.duration_sum_ns_; }) / 1e9;
     duration.metric.push_back(std::move(h));
 
-    auto open = family("registry_redirector_connections", "Open client connections on the redirect port.",
-                       prometheus::MetricType::Gauge);
-    open.metric.push_back({});
-    open.metric.back().gauge.value = static_cast<double>(connections_open.load(std::memory_order_relaxed));
-
-    auto rejected = family("registry_redirector_connections_rejected_total",
-                           "Connections closed at accept because max_connections was reached.",
-                           prometheus::MetricType::Counter);
-    rejected.metric.push_back({});
-    rejected.metric.back().counter.value = static_cast<double>(connections_rejected.load(std::memory_order_relaxed));
-
-    auto timeouts = family("registry_redirector_connection_timeouts_total",
-                           "Connections closed because a header, idle or write deadline passed.",
-                           prometheus::MetricType::Counter);
-    timeouts.metric.push_back({});
-    timeouts.metric.back().counter.value = static_cast<double>(connection_timeouts.load(std::memory_order_relaxed));
-
-    auto accept_failures = family("registry_redirector_accept_errors_total",
-                                  "Failed accept() calls (e.g. EMFILE); the listener backs off and retries.",
-                                  prometheus::MetricType::Counter);
-    accept_failures.metric.push_back({});
-    accept_failures.metric.back().counter.value = static_cast<double>(accept_errors.load(std::memory_order_relaxed));
-
-    auto dropped = family("registry_redirector_access_log_dropped_total",
-                          "Access log records dropped because the writer fell behind.", prometheus::MetricType::Counter);
-    dropped.metric.push_back({});
-    dropped.metric.back().counter.value = static_cast<double>(access_log_dropped.load(std::memory_order_relaxed));
-
-    auto proxy = family("registry_redirector_proxy_protocol_rejected_total",
-                        "Connections closed for a missing, malformed or untrusted PROXY protocol header.",
-                        prometheus::MetricType::Counter);
-    proxy.metric.push_back({});
-    proxy.metric.back().counter.value = static_cast<double>(proxy_protocol_rejected.load(std::memory_order_relaxed));
-
-    return {std::move(requests), std::move(sources), std::move(duration), std::move(open), std::move(rejected),
-            std::move(timeouts), std::move(accept_failures), std::move(dropped), std::move(proxy)};
+    std::vector<prometheus::MetricFamily> out{std::move(requests), std::move(sources), std::move(duration)};
+    auto single = [&](const char* name, const char* help, prometheus::MetricType type, double value) {
+        auto f = family(name, help, type);
+        f.metric.push_back({});
+        (type == prometheus::MetricType::Gauge ? f.metric.back().gauge.value : f.metric.back().counter.value) = value;
+        out.push_back(std::move(f));
+    };
+    auto value = [](const auto& atomic) { return static_cast<double>(atomic.load(std::memory_order_relaxed)); };
+    single("registry_redirector_connections", "Open client connections on the redirect port.",
+           prometheus::MetricType::Gauge, value(connections_open));
+    single("registry_redirector_connections_rejected_total",
+           "Connections closed at accept because max_connections was reached.", prometheus::MetricType::Counter,
+           value(connections_rejected));
+    single("registry_redirector_connection_timeouts_total",
+           "Connections closed because a header, idle or write deadline passed.", prometheus::MetricType::Counter,
+           value(connection_timeouts));
+    single("registry_redirector_accept_errors_total",
+           "Failed accept() calls (e.g. EMFILE); the listener backs off and retries.", prometheus::MetricType::Counter,
+           value(accept_errors));
+    single("registry_redirector_access_log_dropped_total", "Access log records dropped because the writer fell behind.",
+           prometheus::MetricType::Counter, value(access_log_dropped));
+    single("registry_redirector_proxy_protocol_rejected_total",
+           "Connections closed for a missing, malformed or untrusted PROXY protocol header.",
+           prometheus::MetricType::Counter, value(proxy_protocol_rejected));
+    return out;
 }
 
 }  // namespace registry_redirector

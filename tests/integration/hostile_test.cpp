@@ -19,9 +19,6 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-const std::string to_bigcloud = "https://reg.bigcloud.example/v2/";
-const std::string to_google = "https://k8s.gcr.io/v2/";
-
 class HostileTest : public ::testing::Test {
 protected:
     void SetUp() override {

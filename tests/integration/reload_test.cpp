@@ -18,25 +18,12 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-const std::string to_bigcloud = "https://reg.bigcloud.example/v2/";
-const std::string to_google = "https://k8s.gcr.io/v2/";
-
 /// Writes through a rename, as a deploy tool would, so a reader never sees
 /// half a file.
 void write_atomically(const fs::path& file, const std::string& content) {
     const fs::path tmp = file.string() + ".tmp~";
     std::ofstream(tmp) << content;
     fs::rename(tmp, file);
-}
-
-double metric(unsigned short admin_port, const std::string& series) {
-    const auto r = http_get(admin_port, "/metrics");
-    if (!r) return -1;
-    std::istringstream lines(r->body);
-    std::string line;
-    while (std::getline(lines, line))
-        if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
-    return 0;
 }
 
 std::string config_generation(unsigned short admin_port) {
@@ -46,15 +33,6 @@ std::string config_generation(unsigned short admin_port) {
     if (at == std::string::npos) return "";
     const auto start = at + std::string("registry_redirector_config_info{generation=\"").size();
     return r->body.substr(start, r->body.find('"', start) - start);
-}
-
-bool wait_for(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 10s) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (condition()) return true;
-        std::this_thread::sleep_for(5ms);
-    }
-    return false;
 }
 
 std::string bigcloud_file(int asn) {
@@ -118,11 +96,11 @@ TEST_F(ReloadTest, HundredReloadsUnderLoadNeverGiveAWrongAnswer) {
     int generation = std::stoi(config_generation(server.admin_port()));
     for (int step = 0; step < 100; ++step) {
         if (step % 2 == 0) {  // broken: the old table keeps serving
-            const double failures = metric(server.admin_port(), "registry_redirector_config_reloads_total{result=\"failure\"}");
+            const double failures = scrape_metric(server.admin_port(), "registry_redirector_config_reloads_total{result=\"failure\"}");
             write_atomically(dir_ / "asns/bigcloud.yaml", "name: bigcloud\nasns: [64500\n");
             server.send_signal(SIGHUP);
             ASSERT_TRUE(wait_for([&] {
-                return metric(server.admin_port(), "registry_redirector_config_reloads_total{result=\"failure\"}") > failures;
+                return scrape_metric(server.admin_port(), "registry_redirector_config_reloads_total{result=\"failure\"}") > failures;
             })) << "step " << step << "\n" << server.output();
             ASSERT_EQ(answer(server.port()), expected) << "step " << step;
         } else {  // valid: alternately moves 203.0.113.0/24 away from bigcloud and back
@@ -197,7 +175,7 @@ TEST_F(ReloadTest, BrokenReloadNamesFileAndLine) {
     EXPECT_TRUE(wait_for([&] { return server.output().find("prefixes.tsv:2: bad prefix") != std::string::npos; }, 10s))
         << server.output();
     EXPECT_EQ(answer(server.port()), to_bigcloud);
-    EXPECT_EQ(metric(server.admin_port(), "registry_redirector_config_reloads_total{result=\"failure\"}"), 1);
+    EXPECT_EQ(scrape_metric(server.admin_port(), "registry_redirector_config_reloads_total{result=\"failure\"}"), 1);
 }
 
 }  // namespace

@@ -245,6 +245,25 @@ bool http_client::closed_by_server(std::chrono::milliseconds timeout) {
     return false;
 }
 
+double scrape_metric(unsigned short admin_port, const std::string& series) {
+    const auto r = http_get(admin_port, "/metrics");
+    if (!r) return -1;
+    std::istringstream lines(r->body);
+    std::string line;
+    while (std::getline(lines, line))
+        if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
+    return 0;
+}
+
+bool wait_for(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (condition()) return true;
+        std::this_thread::sleep_for(5ms);
+    }
+    return false;
+}
+
 std::optional<http_response> http_get(unsigned short port, const std::string& target, const std::string& extra_headers,
                                       const std::string& source) {
     http_client c(port, source);

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -83,6 +84,17 @@ private:
     int fd_ = -1;
     std::string buffer_;
 };
+
+/// The value of one series in the server's /metrics (exact label text), or
+/// -1 when the scrape fails and 0 when the series is absent.
+double scrape_metric(unsigned short admin_port, const std::string& series);
+
+/// Polls `condition` every 5 ms until it holds or `timeout` passes.
+bool wait_for(const std::function<bool()>& condition, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+/// The two answers the small test worlds give for "/v2/".
+inline const std::string to_bigcloud = "https://reg.bigcloud.example/v2/";
+inline const std::string to_google = "https://k8s.gcr.io/v2/";
 
 /// GET `target` on a fresh connection; the response or nullopt.
 std::optional<http_response> http_get(unsigned short port, const std::string& target,

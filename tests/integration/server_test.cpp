@@ -50,15 +50,7 @@ protected:
         return r ? r->header("location") : "<no response>";
     }
 
-    static double metric(const std::string& series) {
-        const auto r = http_get(server_->admin_port(), "/metrics");
-        if (!r) return -1;
-        std::istringstream lines(r->body);
-        std::string line;
-        while (std::getline(lines, line))
-            if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
-        return -1;
-    }
+    static double metric(const std::string& series) { return scrape_metric(server_->admin_port(), series); }
 
     static fs::path* dir_;
     static server_process* server_;
