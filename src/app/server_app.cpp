@@ -1,6 +1,7 @@
 #include "registry_redirector/server_app.hpp"
 
 #include <malloc.h>
+#include <sys/resource.h>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
@@ -396,6 +397,20 @@ void serve_overrides::apply(server_config& config) const {
     if (log_level) config.log_level = *log_level;
 }
 
+/// Containers often start with a soft limit of 1024 descriptors, far below
+/// max_connections: take the hard limit, which needs no privilege.
+void raise_open_file_limit(std::size_t wanted) {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+    if (limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &limit);
+    }
+    if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < wanted + 64)
+        spdlog::warn("open-file limit {} is below max_connections {} (+64 for the rest): raise it (ulimit -n)",
+                     limit.rlim_cur, wanted);
+}
+
 int run_server(const std::string& config_path, const serve_overrides& overrides) {
     server_config config = load_server_config(config_path);
     overrides.apply(config);
@@ -404,6 +419,7 @@ int run_server(const std::string& config_path, const serve_overrides& overrides)
         throw std::invalid_argument("unknown log level " + config.log_level);
     spdlog::set_level(level);
     spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+    raise_open_file_limit(config.limits.max_connections);
     server_app app(std::move(config), overrides);
     return app.run();
 }
