@@ -46,9 +46,13 @@ public:
     /// std::invalid_argument on a duplicate prefix, host bits set or a bad
     /// length: callers resolve those first.
     static lpm_table build(std::vector<entry> entries) {
-        std::sort(entries.begin(), entries.end(), [](const entry& a, const entry& b) {
+        auto by_prefix = [](const entry& a, const entry& b) {
             return a.network != b.network ? a.network < b.network : a.length < b.length;
-        });
+        };
+        // Tables usually arrive sorted (routing resolves them in order): a
+        // linear check saves an n log n sort of a million entries.
+        if (!std::is_sorted(entries.begin(), entries.end(), by_prefix))
+            std::sort(entries.begin(), entries.end(), by_prefix);
         lpm_table t;
         t.starts_.clear();
         t.values_.clear();

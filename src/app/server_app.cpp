@@ -12,6 +12,7 @@
 #include <boost/asio.hpp>
 
 #include <atomic>
+#include <future>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -73,18 +74,27 @@ load_result load_everything(const std::string& config_path, const serve_override
         overrides.apply(r.config);
         r.providers = load_providers(r.config.providers_dir);
         // The fingerprint covers every input byte, so config_info names
-        // exactly what is serving.
-        sha256 h;
-        hash_file(h, config_path);
-        for (const auto& p : r.providers) hash_file(h, p.file);
-        for (const auto& f : r.config.prefix_files) hash_file(h, f);
-        r.sha = h.hex_digest();
+        // exactly what is serving. It runs beside the load (two cores), and
+        // an unchanged fingerprint throws the load's work away.
+        auto fingerprint = std::async(std::launch::async, [&] {
+            sha256 h;
+            hash_file(h, config_path);
+            for (const auto& p : r.providers) hash_file(h, p.file);
+            for (const auto& f : r.config.prefix_files) hash_file(h, f);
+            return h.hex_digest();
+        });
+        origin_table origins;
+        try {
+            for (const auto& f : r.config.prefix_files) load_prefix_file(f, origins);
+        } catch (...) {
+            fingerprint.wait();  // it reads r's members
+            throw;
+        }
+        r.sha = fingerprint.get();
         if (r.sha == current_sha) {
             r.unchanged = true;
             return r;
         }
-        origin_table origins;
-        for (const auto& f : r.config.prefix_files) load_prefix_file(f, origins);
         auto snapshot = std::make_shared<serving_snapshot>(serving_snapshot{
             build_routing_table(r.providers, r.config.default_provider, std::move(origins)),
             client_ip_policy{trusted_proxy_set(r.config.trusted_proxies), r.config.client_ip_headers,

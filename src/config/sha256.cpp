@@ -1,5 +1,8 @@
 #include "registry_redirector/sha256.hpp"
 
+#include <algorithm>
+#include <cstring>
+
 namespace registry_redirector {
 
 namespace {
@@ -60,13 +63,21 @@ void sha256::compress(const unsigned char* block) {
 
 void sha256::update(std::string_view data) {
     length_ += data.size();
-    for (char ch : data) {
-        buffer_[buffered_++] = static_cast<unsigned char>(ch);
-        if (buffered_ == 64) {
-            compress(buffer_.data());
-            buffered_ = 0;
-        }
+    const auto* p = reinterpret_cast<const unsigned char*>(data.data());
+    std::size_t n = data.size();
+    if (buffered_ > 0) {  // top up a partial block first
+        const std::size_t take = std::min(n, buffer_.size() - buffered_);
+        std::memcpy(buffer_.data() + buffered_, p, take);
+        buffered_ += take;
+        p += take;
+        n -= take;
+        if (buffered_ < buffer_.size()) return;
+        compress(buffer_.data());
+        buffered_ = 0;
     }
+    for (; n >= 64; p += 64, n -= 64) compress(p);  // whole blocks straight from the input
+    std::memcpy(buffer_.data(), p, n);
+    buffered_ = n;
 }
 
 std::string sha256::hex_digest() {
