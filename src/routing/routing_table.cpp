@@ -228,19 +228,19 @@ routing_table build_routing_table(const std::vector<provider_config>& providers,
     resolve_family(origins.v4, in.cidrs_v4, owners, providers, sink, [&](const resolved<origin_v4>& r) {
         if (r.provider != hole) ++t.providers_[r.provider].prefixes_v4;
         if (!r.explicit_cidr || r.origin_count) ++t.stats_.table_prefixes_v4;
-        e4.push_back({r.network, r.length, r.provider});
+        e4.push_back({r.network, r.length, t.redirect_index(r.provider == hole ? routing_table::no_provider : r.provider)});
     });
     origins.v4 = {};
-    t.v4_ = lpm_table_v4::build(std::move(e4));
+    t.v4_ = lpm_table_v4::build(std::move(e4), t.default_index_);
 
     std::vector<lpm_table_v6::entry> e6;
     resolve_family(origins.v6, in.cidrs_v6, owners, providers, sink, [&](const resolved<origin_v6>& r) {
         if (r.provider != hole) ++t.providers_[r.provider].prefixes_v6;
         if (!r.explicit_cidr || r.origin_count) ++t.stats_.table_prefixes_v6;
-        e6.push_back({r.network, r.length, r.provider});
+        e6.push_back({r.network, r.length, t.redirect_index(r.provider == hole ? routing_table::no_provider : r.provider)});
     });
     origins.v6 = {};
-    t.v6_ = lpm_table_v6::build(std::move(e6));
+    t.v6_ = lpm_table_v6::build(std::move(e6), t.default_index_);
 
     t.stats_.ranges_v4 = t.v4_.range_count();
     t.stats_.ranges_v6 = t.v6_.range_count();

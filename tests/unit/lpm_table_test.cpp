@@ -85,6 +85,41 @@ TEST(LpmTableTest, MatchesNaiveScanIpv6) {
     for (std::uint64_t seed = 1; seed <= 20; ++seed) differential<uint128>(seed, 300, 2000);
 }
 
+/// Many prefixes in one /16: the buckets there get a second level.
+template <class Key>
+void dense_differential(std::uint64_t seed) {
+    constexpr unsigned bits = sizeof(Key) * 8;
+    std::mt19937_64 rng(seed);
+    const Key block = static_cast<Key>(random_key<Key>(rng) & mask_of<Key>(16));
+    std::vector<typename lpm_table<Key>::entry> entries;
+    std::map<std::pair<Key, unsigned>, bool> seen;
+    while (entries.size() < 400) {
+        const unsigned length = 17 + static_cast<unsigned>(rng() % (bits - 16));
+        const Key network = (block | (random_key<Key>(rng) & ~mask_of<Key>(16))) & mask_of<Key>(length);
+        if (!seen.emplace(std::pair{network, length}, true).second) continue;
+        entries.push_back({network, static_cast<std::uint8_t>(length), static_cast<std::uint32_t>(rng() % 5)});
+    }
+    entries.push_back({block, 16, 9});
+    const auto table = lpm_table<Key>::build(entries);
+    for (int i = 0; i < 5000; ++i) {
+        Key key = block | (random_key<Key>(rng) & ~mask_of<Key>(16));
+        if (i % 2) {
+            const auto& e = entries[rng() % entries.size()];
+            const Key last = e.network | ~mask_of<Key>(e.length);
+            const Key choices[] = {e.network, last, static_cast<Key>(e.network - 1), static_cast<Key>(last + 1)};
+            key = choices[rng() % 4];
+        }
+        ASSERT_EQ(table.lookup(key), naive_lookup<Key>(entries, key)) << "seed " << seed << " probe " << i;
+    }
+}
+
+TEST(LpmTableTest, CrowdedBucketsUseTheSecondLevel) {
+    for (std::uint64_t seed = 1; seed <= 5; ++seed) {
+        dense_differential<std::uint32_t>(seed);
+        dense_differential<uint128>(seed);
+    }
+}
+
 TEST(LpmTableTest, EmptyTableMatchesNothing) {
     const auto t = lpm_table_v4::build({});
     EXPECT_FALSE(t.lookup(0));
@@ -122,6 +157,8 @@ TEST(LpmTableTest, EqualNeighboursMerge) {
     // Two adjacent /25s with one value are one range; the lookup is the same.
     const auto t = lpm_table_v4::build({{0xC0000200u, 25, 5}, {0xC0000280u, 25, 5}});
     EXPECT_EQ(t.range_count(), 3u);  // none, 192.0.2.0/24 as one range, none
+    // With the background equal to the value, everything is one range.
+    EXPECT_EQ(lpm_table_v4::build({{0xC0000200u, 25, 5}, {0xC0000280u, 25, 5}}, 5).range_count(), 1u);
     EXPECT_EQ(t.lookup(0xC00002FFu), 5u);
 }
 
