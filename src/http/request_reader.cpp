@@ -20,6 +20,8 @@ class beast_request_parser final : public http::basic_parser<true> {
 public:
     request_view view;
     std::size_t max_fields = 100;
+    const char* input_begin = nullptr;  // the bytes given to put(): views must point here
+    const char* input_end = nullptr;
 
 private:
     std::size_t fields_ = 0;
@@ -39,6 +41,14 @@ private:
         // Many tiny fields cost more than their bytes: cap the count too.
         if (++fields_ > max_fields) {
             ec = http::error::header_limit;
+            return;
+        }
+        // A value continued by obs-fold is unfolded into a buffer on Beast's
+        // stack, which is gone when put() returns: views into it would
+        // dangle (found by fuzz_http). RFC 9112 section 5.2 lets a server
+        // reject obs-fold with 400, and nothing legitimate sends it.
+        if (value.data() < input_begin || value.data() + value.size() > input_end) {
+            ec = http::error::bad_value;
             return;
         }
         if (name == http::field::transfer_encoding) {
@@ -153,6 +163,8 @@ read_outcome request_reader::read(const char* data, std::size_t size) {
     auto& p = parser_->beast.emplace();
     p.header_limit(static_cast<std::uint32_t>(max_header_bytes_));
     p.max_fields = max_header_fields_;
+    p.input_begin = data;
+    p.input_end = data + header_end;
     p.body_limit(boost::none);
     beast::error_code ec;
     const std::size_t used = p.put(boost::asio::buffer(data, header_end), ec);

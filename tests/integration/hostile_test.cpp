@@ -140,6 +140,7 @@ TEST_F(HostileTest, EveryLimitHasItsStatus) {
         {"GET /a\x01 HTTP/1.1\r\n\r\n", 400},
         {"GET /a\x7f HTTP/1.1\r\n\r\n", 400},
         {"GET /a HTTP/1.1\r\nHost: a\r\nHost\r\n\r\n", 400},
+        {"GET /a HTTP/1.1\r\nX-Real-Ip: 203.0.113.9\r\n \r\n\r\n", 400},  // obs-fold (a fuzz_http finding)
         {std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11), 400},  // TLS on the plain port
     };
     for (const auto& c : cases) {

@@ -96,7 +96,8 @@ TEST(RequestReaderTest, TooManyFieldsIs431) {
 TEST(RequestReaderTest, MalformedInputIsRejected) {
     for (const char* bytes : {"GET / HTTP/1.1\n\n", "G\x01T / HTTP/1.1\r\n\r\n", "GET /a b HTTP/1.1\r\n\r\n",
                               "GET / HTTP/1.1\r\nNo colon here\r\n\r\n", "GET / FTP/1.1\r\n\r\n",
-                              "\r\n\r\n"}) {
+                              "GET / HTTP/1.1\r\nX-Real-Ip: 203.0.113.9\r\n \r\n\r\n",  // obs-fold
+                              "GET / HTTP/1.1\r\nUser-Agent: a\r\n\tb\r\n\r\n", "\r\n\r\n"}) {
         request_reader reader(8192, 100);
         const auto r = reader.read(bytes, std::strlen(bytes));
         EXPECT_EQ(r.what, read_outcome::kind::reject) << bytes;
