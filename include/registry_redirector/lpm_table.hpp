@@ -58,9 +58,7 @@ public:
         // linear check saves an n log n sort of a million entries.
         if (!std::is_sorted(entries.begin(), entries.end(), by_prefix))
             std::sort(entries.begin(), entries.end(), by_prefix);
-        lpm_table t;
-        t.starts_.clear();
-        t.values_.clear();
+        lpm_table t(unindexed{});
         t.emit(Key{0}, background);
         struct open_prefix {
             Key last;
@@ -123,6 +121,9 @@ public:
     std::uint32_t range_value(std::size_t i) const noexcept { return values_[i]; }
 
 private:
+    struct unindexed {};
+    explicit lpm_table(unindexed) {}  // build() indexes once it has the ranges
+
     static constexpr Key max_key = static_cast<Key>(~Key{0});
     static constexpr unsigned shift = key_bits - index_bits;
     static constexpr unsigned level2_bits = 8;

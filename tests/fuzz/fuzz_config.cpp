@@ -98,7 +98,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         origin_table o;
         o.v4.push_back({0xCB007100u, 24, p.asns.empty() ? 1u : p.asns.front()});
         const routing_table t = build_routing_table({p, fallback}, "zz-default", o);
-        CHECK(t.redirect_index(t.match(ip_address::from_v4(0xCB007101u))) < 2);
+        CHECK(t.redirect_for(ip_address::from_v4(0xCB007101u)) < 2);
     } catch (const config_error& e) {
         CHECK(e.file() == "fuzz/p.yaml");
     }
