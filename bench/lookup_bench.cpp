@@ -9,14 +9,15 @@
 // to 1048576. Benchmarks that need a missing file are skipped with an error.
 //
 // Groups (use --benchmark_filter):
-//   lookup/...      routing_table::match (ours) and the one-bit trie baseline
-//                   (one_bit_trie.hpp, NGINX's ngx_radix_tree), on the same
-//                   address arrays, side by side. One iteration = one lookup,
-//                   so "Time" is ns per lookup. lookup_chained/... makes each
+//   lookup/...      routing_table::redirect_for (ours) and the one-bit trie
+//                   baseline (one_bit_trie.hpp, NGINX's ngx_radix_tree, whose
+//                   answer goes through redirect_index), on the same address
+//                   arrays, side by side. One iteration = one lookup, so
+//                   "Time" is ns per lookup. lookup_chained/... makes each
 //                   address depend on the previous answer: latency, not
-//                   throughput. lookup/merged_by_redirect/... is a
-//                   prototype (see PROFILE.md): lpm_table keyed by the final
-//                   redirect target instead of the matched provider.
+//                   throughput. lookup/merged_by_redirect/... was the
+//                   prototype of the redirect-keyed table (PROFILE.md); since
+//                   27312f4 it is what routing_table does, so it reads the same.
 //   handler/...     handle_request + write_response (no I/O, no parsing).
 //   build/...       (wall-clock time: loading may use a helper thread)
 //                   load_prefix_file, build_routing_table, both, building

@@ -472,8 +472,13 @@ struct http_server::impl {
             return;
         }
         socket.set_option(tcp::no_delay(true), endpoint_ec);
-        auto s = std::make_shared<session>(std::move(socket), target, to_ip_address(remote));
-        asio::post(target.context, [s] { s->start(); });
+        // The only reference travels with the handler: a session must die on
+        // its worker's thread, since its destructor unlinks it from that
+        // worker's list (ThreadSanitizer caught a copy kept here outliving
+        // a short session).
+        asio::post(target.context, [s = std::make_shared<session>(std::move(socket), target, to_ip_address(remote))] {
+            s->start();
+        });
         do_accept();
     }
 

@@ -124,12 +124,12 @@ TEST_F(ReloadTest, FileChangeReloadsWithoutASignal) {
     server_process server((dir_ / "r.yaml").string());
     ASSERT_TRUE(server.wait_ready()) << server.output();
     write_atomically(dir_ / "asns/bigcloud.yaml", bigcloud_file(64501));
-    EXPECT_TRUE(wait_for([&] { return answer(server.port()) == to_google; }, 5s)) << server.output();
+    EXPECT_TRUE(wait_for([&] { return answer(server.port()) == to_google; }, 15s)) << server.output();
     // The main config is watched too: trusting nobody makes X-Real-Ip moot.
     write_atomically(dir_ / "asns/bigcloud.yaml", bigcloud_file(64500));
-    EXPECT_TRUE(wait_for([&] { return answer(server.port()) == to_bigcloud; }, 5s)) << server.output();
+    EXPECT_TRUE(wait_for([&] { return answer(server.port()) == to_bigcloud; }, 15s)) << server.output();
     write_atomically(dir_ / "r.yaml", "providers_dir: asns\nprefixes: [prefixes.tsv]\nthreads: 2\nshutdown_delay: 0s\n");
-    EXPECT_TRUE(wait_for([&] { return answer(server.port()) == to_google; }, 5s)) << server.output();
+    EXPECT_TRUE(wait_for([&] { return answer(server.port()) == to_google; }, 15s)) << server.output();
 }
 
 TEST_F(ReloadTest, ConfigMapDataSymlinkSwapReloads) {
@@ -154,7 +154,7 @@ TEST_F(ReloadTest, ConfigMapDataSymlinkSwapReloads) {
     fs::create_directory_symlink("..v2", cm / "..data_tmp");
     fs::rename(cm / "..data_tmp", cm / "..data");  // the atomic swap
     fs::remove_all(cm / "..v1");
-    EXPECT_TRUE(wait_for([&] { return answer(server.port()) == to_google; }, 5s)) << server.output();
+    EXPECT_TRUE(wait_for([&] { return answer(server.port()) == to_google; }, 15s)) << server.output();
 }
 
 TEST_F(ReloadTest, RestartOnlyKeysAreReported) {
@@ -165,7 +165,7 @@ TEST_F(ReloadTest, RestartOnlyKeysAreReported) {
     EXPECT_TRUE(wait_for([&] {
         return server.output().find("config key \"threads\" changed; it takes effect only after a restart") !=
                std::string::npos;
-    }, 5s)) << server.output();
+    }, 15s)) << server.output();
 }
 
 TEST_F(ReloadTest, BrokenReloadNamesFileAndLine) {
