@@ -27,13 +27,10 @@
 #include "registry_redirector/ip_address.hpp"
 #include "registry_redirector/ip_prefix.hpp"
 #include "registry_redirector/proxy_protocol.hpp"
+#include "fuzz_check.hpp"
 
 using namespace registry_redirector;
 
-#define CHECK(cond)                    \
-    do {                               \
-        if (!(cond)) __builtin_trap(); \
-    } while (0)
 
 namespace {
 

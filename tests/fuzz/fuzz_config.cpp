@@ -13,13 +13,10 @@
 #include "registry_redirector/config.hpp"
 #include "registry_redirector/config_error.hpp"
 #include "registry_redirector/routing_table.hpp"
+#include "fuzz_check.hpp"
 
 using namespace registry_redirector;
 
-#define CHECK(cond)                    \
-    do {                               \
-        if (!(cond)) __builtin_trap(); \
-    } while (0)
 
 namespace {
 

@@ -28,6 +28,7 @@
 #include "registry_redirector/request_reader.hpp"
 #include "registry_redirector/routing_table.hpp"
 #include "registry_redirector/serving_snapshot.hpp"
+#include "fuzz_check.hpp"
 
 using namespace registry_redirector;
 
@@ -35,11 +36,6 @@ namespace {
 
 constexpr std::string_view date = "Tue, 24 Nov 2026 10:00:00 GMT";
 constexpr std::size_t max_pipelined_batch = 32;  // as in http_server.cpp
-
-#define CHECK(cond)                  \
-    do {                             \
-        if (!(cond)) __builtin_trap(); \
-    } while (0)
 
 ip_prefix prefix(const char* text) {
     const auto r = parse_ip_prefix(text);

@@ -26,13 +26,10 @@
 #include "registry_redirector/config_error.hpp"
 #include "registry_redirector/prefix_table.hpp"
 #include "registry_redirector/routing_table.hpp"
+#include "fuzz_check.hpp"
 
 using namespace registry_redirector;
 
-#define CHECK(cond)                    \
-    do {                               \
-        if (!(cond)) __builtin_trap(); \
-    } while (0)
 
 namespace {
 

@@ -59,20 +59,23 @@ std::vector<typename lpm_table<Key>::entry> random_entries(std::mt19937_64& rng,
     return out;
 }
 
+/// The first or last address of a random entry, or the one just outside it.
+template <class Key>
+Key edge_of(const std::vector<typename lpm_table<Key>::entry>& entries, std::mt19937_64& rng) {
+    const auto& e = entries[rng() % entries.size()];
+    const Key last = e.network | ~mask_of<Key>(e.length);
+    const Key choices[] = {e.network, last, static_cast<Key>(e.network - 1), static_cast<Key>(last + 1)};
+    return choices[rng() % 4];
+}
+
 template <class Key>
 void differential(std::uint64_t seed, std::size_t prefixes, std::size_t probes) {
     std::mt19937_64 rng(seed);
     const auto entries = random_entries<Key>(rng, prefixes);
     const auto table = lpm_table<Key>::build(entries);
     for (std::size_t i = 0; i < probes; ++i) {
-        Key key = random_key<Key>(rng);
         // Half the probes land at a prefix edge, where off-by-one bugs live.
-        if (i % 2) {
-            const auto& e = entries[rng() % entries.size()];
-            const Key last = e.network | ~mask_of<Key>(e.length);
-            const Key choices[] = {e.network, last, static_cast<Key>(e.network - 1), static_cast<Key>(last + 1)};
-            key = choices[rng() % 4];
-        }
+        const Key key = i % 2 ? edge_of<Key>(entries, rng) : random_key<Key>(rng);
         ASSERT_EQ(table.lookup(key), naive_lookup<Key>(entries, key)) << "seed " << seed << " probe " << i;
     }
 }
@@ -102,13 +105,7 @@ void dense_differential(std::uint64_t seed) {
     entries.push_back({block, 16, 9});
     const auto table = lpm_table<Key>::build(entries);
     for (int i = 0; i < 5000; ++i) {
-        Key key = block | (random_key<Key>(rng) & ~mask_of<Key>(16));
-        if (i % 2) {
-            const auto& e = entries[rng() % entries.size()];
-            const Key last = e.network | ~mask_of<Key>(e.length);
-            const Key choices[] = {e.network, last, static_cast<Key>(e.network - 1), static_cast<Key>(last + 1)};
-            key = choices[rng() % 4];
-        }
+        const Key key = i % 2 ? edge_of<Key>(entries, rng) : static_cast<Key>(block | (random_key<Key>(rng) & ~mask_of<Key>(16)));
         ASSERT_EQ(table.lookup(key), naive_lookup<Key>(entries, key)) << "seed " << seed << " probe " << i;
     }
 }
