@@ -9,6 +9,9 @@
 
 namespace registry_redirector {
 
+/// 1168945 -> "1,168,945", for logs and `check`.
+std::string with_commas(std::size_t n);
+
 /// Command-line values that win over the file, at start-up and at every
 /// reload.
 struct serve_overrides {

@@ -103,12 +103,6 @@ loaded_inputs load_inputs(const server_config& config) {
     return in;
 }
 
-std::string format_count(std::size_t n) {
-    std::string digits = std::to_string(n);
-    for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3) digits.insert(static_cast<std::size_t>(i), ",");
-    return digits;
-}
-
 const char* format_name(prefix_format f) { return f == prefix_format::pfx2asn ? "pfx2asn" : "CAIDA pfx2as"; }
 
 int run_check(const arguments& args) {
@@ -124,8 +118,8 @@ int run_check(const arguments& args) {
         const auto& p = table.providers()[i];
         std::string asns;
         for (auto asn : p.asns) asns += (asns.empty() ? "" : " ") + std::to_string(asn);
-        std::printf("  %-14s IPv4 prefixes %7s  IPv6 prefixes %7s  ", p.name.c_str(), format_count(p.prefixes_v4).c_str(),
-                    format_count(p.prefixes_v6).c_str());
+        std::printf("  %-14s IPv4 prefixes %7s  IPv6 prefixes %7s  ", p.name.c_str(), with_commas(p.prefixes_v4).c_str(),
+                    with_commas(p.prefixes_v6).c_str());
         if (p.redirects_to)
             std::printf("-> registry %s, artifacts %s%s\n", p.redirects_to->registry.c_str(),
                         p.redirects_to->artifacts.c_str(), i == table.default_index() ? " (default)" : "");
@@ -137,11 +131,11 @@ int run_check(const arguments& args) {
     std::printf("prefix tables:\n");
     for (const auto& f : in.files)
         std::printf("  %s: %s, %s lines, %s IPv4 + %s IPv6 rows\n", f.path.c_str(), format_name(f.format),
-                    format_count(f.lines).c_str(), format_count(f.entries_v4).c_str(), format_count(f.entries_v6).c_str());
+                    with_commas(f.lines).c_str(), with_commas(f.entries_v4).c_str(), with_commas(f.entries_v6).c_str());
     const auto& s = table.stats();
     std::printf("routing table: %s IPv4 + %s IPv6 unique table prefixes -> %s IPv4 + %s IPv6 ranges, %.1f KiB, built in %.2f s\n",
-                format_count(s.table_prefixes_v4).c_str(), format_count(s.table_prefixes_v6).c_str(),
-                format_count(s.ranges_v4).c_str(), format_count(s.ranges_v6).c_str(),
+                with_commas(s.table_prefixes_v4).c_str(), with_commas(s.table_prefixes_v6).c_str(),
+                with_commas(s.ranges_v4).c_str(), with_commas(s.ranges_v6).c_str(),
                 static_cast<double>(s.memory_bytes) / 1024.0, seconds);
     std::printf("trusted proxies: %zu\n", config.trusted_proxies.size());
     std::printf("warnings (%zu):\n", table.warnings().size());
@@ -205,18 +199,18 @@ int run_reduce(const arguments& args) {
     const std::string source_name = std::filesystem::path(*args.source).filename().string();
     const std::string header =
         "# Reduced prefix -> origin-ASN table (pfx2asn format: PREFIX/LEN<TAB>ASN).\n"
-        "# source: " + source_name + " (" + format_count(stats.lines) + " lines)\n"
+        "# source: " + source_name + " (" + with_commas(stats.lines) + " lines)\n"
         "# source date: " + args.source_date.value_or("unknown") + "\n"
         "# kept: every prefix that is, or lies inside, a prefix originated by an ASN of\n"
         "#       these providers (or one of their explicit cidrs): " + names + "\n"
-        "# rows: " + format_count(reduced.v4.size()) + " IPv4, " + format_count(reduced.v6.size()) + " IPv6\n"
+        "# rows: " + with_commas(reduced.v4.size()) + " IPv4, " + with_commas(reduced.v6.size()) + " IPv6\n"
         "# made by: registry-redirector reduce --source " + source_name + " (version " REDIRECTOR_VERSION ")\n";
     gzwrite(out, header.data(), static_cast<unsigned>(header.size()));
     write_rows(out, reduced.v4);
     write_rows(out, reduced.v6);
     if (gzclose(out) != Z_OK) throw config_error(*args.out, 0, "write failed");
-    std::printf("%s: kept %s IPv4 + %s IPv6 rows of %s\n", args.out->c_str(), format_count(reduced.v4.size()).c_str(),
-                format_count(reduced.v6.size()).c_str(), format_count(stats.lines).c_str());
+    std::printf("%s: kept %s IPv4 + %s IPv6 rows of %s\n", args.out->c_str(), with_commas(reduced.v4.size()).c_str(),
+                with_commas(reduced.v6.size()).c_str(), with_commas(stats.lines).c_str());
     return 0;
 }
 

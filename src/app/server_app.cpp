@@ -38,12 +38,6 @@ using steady = std::chrono::steady_clock;
 constexpr auto reload_debounce = std::chrono::milliseconds(500);
 constexpr auto drain_poll = std::chrono::milliseconds(50);
 
-std::string with_commas(std::size_t n) {
-    std::string digits = std::to_string(n);
-    for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3) digits.insert(static_cast<std::size_t>(i), ",");
-    return digits;
-}
-
 void hash_file(sha256& h, const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw config_error(path, 0, "cannot open");
@@ -399,6 +393,12 @@ private:
 };
 
 }  // namespace
+
+std::string with_commas(std::size_t n) {
+    std::string digits = std::to_string(n);
+    for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3) digits.insert(static_cast<std::size_t>(i), ",");
+    return digits;
+}
 
 void serve_overrides::apply(server_config& config) const {
     if (listen) config.listen = *listen;
