@@ -15,9 +15,9 @@
 //                   arrays, side by side. One iteration = one lookup, so
 //                   "Time" is ns per lookup. lookup_chained/... makes each
 //                   address depend on the previous answer: latency, not
-//                   throughput. lookup/merged_by_redirect/... was the
-//                   prototype of the redirect-keyed table (PROFILE.md); since
-//                   27312f4 it is what routing_table does, so it reads the same.
+//                   throughput. (The merged_v4/v6 tables built below were the
+//                   prototype of the redirect-keyed table, PROFILE.md; they
+//                   remain only as an independent cross-check of routes.)
 //   handler/...     handle_request + write_response (no I/O, no parsing).
 //   build/...       (wall-clock time: loading may use a helper thread)
 //                   load_prefix_file, build_routing_table, both, building
@@ -387,25 +387,6 @@ void bm_lookup_trie(benchmark::State& state, const std::string& set) {
     state.counters["table_KiB"] = static_cast<double>(trie.memory_bytes()) / 1024.0;
 }
 
-void bm_lookup_merged(benchmark::State& state, const std::string& set) {
-    const address_set* chosen = prepare(state, set);
-    if (!chosen) return;
-    lookup_data& d = get_lookup_data();
-    const std::uint32_t fallback = d.snapshot->routes.default_index();
-    const auto& a = chosen->addresses;
-    const std::size_t mask = a.size() - 1;
-    std::size_t i = 0;
-    for (auto _ : state) {
-        const rr::ip_address& x = a[i];
-        benchmark::DoNotOptimize(x.family == rr::ip_family::v4 ? d.merged_v4.lookup_or(x.v4, fallback)
-                                                               : d.merged_v6.lookup_or(x.v6, fallback));
-        i = (i + 1) & mask;
-    }
-    set_lookup_counters(state, a.size());
-    state.counters["table_KiB"] = static_cast<double>(d.merged_v4.memory_bytes() + d.merged_v6.memory_bytes()) / 1024.0;
-    state.counters["ranges"] = static_cast<double>(d.merged_v4.range_count() + d.merged_v6.range_count());
-}
-
 // The next address depends on the previous answer, so lookups cannot overlap
 // in the CPU: this is the latency of one lookup, as one request sees it.
 void bm_chained_ours(benchmark::State& state, const std::string& set) {
@@ -642,8 +623,6 @@ void register_benchmarks() {
         benchmark::RegisterBenchmark(("lookup/ours/" + set).c_str(), [set](benchmark::State& s) { bm_lookup_ours(s, set); });
         benchmark::RegisterBenchmark(("lookup/one_bit_trie/" + set).c_str(),
                                      [set](benchmark::State& s) { bm_lookup_trie(s, set); });
-        benchmark::RegisterBenchmark(("lookup/merged_by_redirect/" + set).c_str(),
-                                     [set](benchmark::State& s) { bm_lookup_merged(s, set); });
     }
     for (const std::string set : {"random_v4", "mixed"}) {
         benchmark::RegisterBenchmark(("lookup_chained/ours/" + set).c_str(),
