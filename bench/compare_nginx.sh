@@ -27,6 +27,9 @@
 #   BENCH_WORK      generated files [${TMPDIR:-/tmp}/redirector-bench]
 #   OUT             this run's results [$BENCH_WORK/compare-DATE]
 #   DUR [10s] ROUNDS [5] WARMUP [2] CONNS_LIST ["50 500"] THREADS_LIST ["1 2"]
+#   WRK_THREADS [1]  wrk -t for every run, or "match": as many wrk threads as
+#                    server threads (one wrk thread tops out near 180k req/s
+#                    here, which caps the 2-thread comparison)
 #   STARTS [3]  CHECK_N [50000]  CHECK_TIMEOUT [900] seconds per checker run
 #   CPU_DUR [5s]  length of the wrk run per server for CPU time per request
 #   QUIET_WAIT [0]  before each timed phase, wait up to this many seconds for the
@@ -47,7 +50,7 @@ OUT="${OUT:-$W/compare-$(date +%Y%m%d-%H%M%S)}"
 TABLE="${TABLE:-$SHARED/data/prefixes/as-prefix_20260619.pfx2asn.tsv.gz}"
 ASNS="${ASNS:-$ROOT/config/asns}"
 DUR="${DUR:-10s}"; export ROUNDS="${ROUNDS:-5}"; export WARMUP="${WARMUP:-2}"
-CONNS_LIST="${CONNS_LIST:-50 500}"; THREADS_LIST="${THREADS_LIST:-1 2}"
+CONNS_LIST="${CONNS_LIST:-50 500}"; THREADS_LIST="${THREADS_LIST:-1 2}"; WRK_THREADS="${WRK_THREADS:-1}"
 STARTS="${STARTS:-3}"; CHECK_N="${CHECK_N:-50000}"; CHECK_TIMEOUT="${CHECK_TIMEOUT:-900}"
 READY_TIMEOUT=60
 QUIET_WAIT="${QUIET_WAIT:-0}"; QUIET_BUSY="${QUIET_BUSY:-15}"
@@ -343,10 +346,12 @@ throughput() {
     for t in $THREADS_LIST; do
         for c in $CONNS_LIST; do
             wait_quiet "throughput t$t c$c"
-            log "throughput: ours t$t vs NGINX w$t, wrk -t1 -c$c -d$DUR, $ROUNDS rounds"
+            local wt="$WRK_THREADS"
+            [ "$wt" = match ] && wt="$t"
+            log "throughput: ours t$t vs NGINX w$t, wrk -t$wt -c$c -d$DUR, $ROUNDS rounds"
             A_NAME="ours-t$t" B_NAME="nginx-geo-w$t" WRK_ADDRS="$ADDRS" OUT_DIR="$OUT/wrk-t$t-c$c" \
                 timeout 1800 "$SHARED/bench/compare.sh" "http://127.0.0.1:$(ours_port "$t")/" \
-                "http://127.0.0.1:$(nginx_port "$t")/" "$DUR" "$c" 1 | tee "$OUT/tp-t$t-c$c.txt"
+                "http://127.0.0.1:$(nginx_port "$t")/" "$DUR" "$c" "$wt" | tee "$OUT/tp-t$t-c$c.txt"
         done
     done
     wait_quiet "cpu per request"

@@ -29,6 +29,8 @@ struct routing_stats {
     std::size_t ranges_v4 = 0;          ///< disjoint ranges after resolution
     std::size_t ranges_v6 = 0;
     std::size_t memory_bytes = 0;       ///< of the lookup structures
+    std::size_t trie_nodes = 0;         ///< 256-slot nodes below the roots
+    std::size_t search_spans = 0;       ///< slots left to a binary search (node budget spent)
     std::size_t ties = 0;               ///< prefixes claimed by several providers
 };
 

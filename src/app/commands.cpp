@@ -133,10 +133,11 @@ int run_check(const arguments& args) {
         std::printf("  %s: %s, %s lines, %s IPv4 + %s IPv6 rows\n", f.path.c_str(), format_name(f.format),
                     with_commas(f.lines).c_str(), with_commas(f.entries_v4).c_str(), with_commas(f.entries_v6).c_str());
     const auto& s = table.stats();
-    std::printf("routing table: %s IPv4 + %s IPv6 unique table prefixes -> %s IPv4 + %s IPv6 ranges, %.1f KiB, built in %.2f s\n",
+    std::printf("routing table: %s IPv4 + %s IPv6 unique table prefixes -> %s IPv4 + %s IPv6 ranges, %.1f KiB (%s trie nodes, %s search spans), built in %.2f s\n",
                 with_commas(s.table_prefixes_v4).c_str(), with_commas(s.table_prefixes_v6).c_str(),
                 with_commas(s.ranges_v4).c_str(), with_commas(s.ranges_v6).c_str(),
-                static_cast<double>(s.memory_bytes) / 1024.0, seconds);
+                static_cast<double>(s.memory_bytes) / 1024.0, with_commas(s.trie_nodes).c_str(),
+                with_commas(s.search_spans).c_str(), seconds);
     std::printf("trusted proxies: %zu\n", config.trusted_proxies.size());
     std::printf("warnings (%zu):\n", table.warnings().size());
     for (const auto& w : table.warnings()) std::printf("  warning: %s\n", w.c_str());

@@ -245,6 +245,8 @@ routing_table build_routing_table(const std::vector<provider_config>& providers,
     t.stats_.ranges_v4 = t.v4_.range_count();
     t.stats_.ranges_v6 = t.v6_.range_count();
     t.stats_.memory_bytes = t.v4_.memory_bytes() + t.v6_.memory_bytes();
+    t.stats_.trie_nodes = t.v4_.node_count() + t.v6_.node_count();
+    t.stats_.search_spans = t.v4_.span_count() + t.v6_.span_count();
     if (t.stats_.ties > max_listed_warnings)
         t.warnings_.push_back(std::to_string(t.stats_.ties) + " prefixes are claimed by several providers in all");
     return t;

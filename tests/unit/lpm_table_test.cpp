@@ -88,7 +88,7 @@ TEST(LpmTableTest, MatchesNaiveScanIpv6) {
     for (std::uint64_t seed = 1; seed <= 20; ++seed) differential<uint128>(seed, 300, 2000);
 }
 
-/// Many prefixes in one /16: the buckets there get a second level.
+/// Many prefixes in one /16: the trie grows nodes several levels deep there.
 template <class Key>
 void dense_differential(std::uint64_t seed) {
     constexpr unsigned bits = sizeof(Key) * 8;
@@ -110,11 +110,63 @@ void dense_differential(std::uint64_t seed) {
     }
 }
 
-TEST(LpmTableTest, CrowdedBucketsUseTheSecondLevel) {
+TEST(LpmTableTest, CrowdedBlocksGrowDeepNodes) {
     for (std::uint64_t seed = 1; seed <= 5; ++seed) {
         dense_differential<std::uint32_t>(seed);
         dense_differential<uint128>(seed);
     }
+}
+
+/// Host routes scattered over the whole space, each alone in its /16: every
+/// one needs a chain of nodes down to its last byte, far more than the node
+/// budget allows, so deep slots fall back to binary-searched spans. The
+/// answers must not change, and memory must stay within the budget.
+template <class Key>
+void budget_differential(std::uint64_t seed) {
+    constexpr unsigned bits = sizeof(Key) * 8;
+    std::mt19937_64 rng(seed);
+    std::vector<typename lpm_table<Key>::entry> entries;
+    std::map<std::pair<Key, unsigned>, bool> seen;
+    for (std::size_t i = 0; i < 3000; ++i) {
+        const Key network = random_key<Key>(rng);
+        if (!seen.emplace(std::pair{network, bits}, true).second) continue;
+        entries.push_back({network, static_cast<std::uint8_t>(bits), static_cast<std::uint32_t>(1 + rng() % 3)});
+        // A sibling one address away with another value: two boundaries
+        // in the same last-level slot.
+        const Key sibling = network ^ Key{1};
+        if (!seen.emplace(std::pair{sibling, bits}, true).second) continue;
+        entries.push_back({sibling, static_cast<std::uint8_t>(bits), static_cast<std::uint32_t>(4 + rng() % 3)});
+    }
+    const auto table = lpm_table<Key>::build(entries);
+    EXPECT_GT(table.span_count(), 0u) << "the node budget was never reached";
+    const std::size_t levels = (bits - 16) / 8;
+    EXPECT_LE(table.node_count(), 64 + table.range_count() * levels / 4);
+    for (int i = 0; i < 20000; ++i) {
+        const Key key = i % 2 ? edge_of<Key>(entries, rng) : random_key<Key>(rng);
+        ASSERT_EQ(table.lookup(key), naive_lookup<Key>(entries, key)) << "seed " << seed << " probe " << i;
+    }
+}
+
+TEST(LpmTableTest, NodeBudgetFallsBackToSearchedSpans) {
+    for (std::uint64_t seed = 1; seed <= 3; ++seed) {
+        budget_differential<std::uint32_t>(seed);
+        budget_differential<uint128>(seed);
+    }
+}
+
+TEST(LpmTableTest, SmallTablesNeedNoSpans) {
+    std::mt19937_64 rng(7);
+    const auto table = lpm_table_v6::build(random_entries<uint128>(rng, 300));
+    EXPECT_EQ(table.span_count(), 0u);
+    EXPECT_GT(table.node_count(), 0u);
+}
+
+TEST(LpmTableTest, RejectsValuesThatDoNotFitASlot) {
+    EXPECT_NO_THROW(lpm_table_v4::build({{0xC0000200u, 24, lpm_table_v4::max_value}}));
+    EXPECT_THROW(lpm_table_v4::build({{0xC0000200u, 24, lpm_table_v4::max_value + 1}}), std::invalid_argument);
+    EXPECT_THROW(lpm_table_v4::build({}, lpm_table_v4::max_value + 1), std::invalid_argument);
+    EXPECT_EQ(lpm_table_v4::build({{0xC0000200u, 24, lpm_table_v4::max_value}}).lookup(0xC00002FFu),
+              lpm_table_v4::max_value);
 }
 
 TEST(LpmTableTest, EmptyTableMatchesNothing) {
