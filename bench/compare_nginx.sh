@@ -12,7 +12,7 @@
 #   check       peers/check_redirects.py against OUR server: full table vs
 #               the --full oracle, shipped reduced table vs the reduced
 #               oracle, and the full-table server vs the reduced oracle
-#   throughput  compare.sh (wrk -t1, A/B alternating, ROUNDS rounds) ours vs
+#   throughput  compare.sh (wrk, A/B alternating, ROUNDS rounds) ours vs
 #               NGINX for threads/workers in THREADS_LIST and connections in
 #               CONNS_LIST; memory (VmRSS, VmHWM, PSS) before and after load
 #   all         (default) all of the above, then a summary
@@ -27,9 +27,9 @@
 #   BENCH_WORK      generated files [${TMPDIR:-/tmp}/redirector-bench]
 #   OUT             this run's results [$BENCH_WORK/compare-DATE]
 #   DUR [10s] ROUNDS [5] WARMUP [2] CONNS_LIST ["50 500"] THREADS_LIST ["1 2"]
-#   WRK_THREADS [1]  wrk -t for every run, or "match": as many wrk threads as
-#                    server threads (one wrk thread tops out near 180k req/s
-#                    here, which caps the 2-thread comparison)
+#   WRK_THREADS [match]  as many wrk threads as server threads/workers, or a
+#                    number for every run (one wrk thread tops out near 185k
+#                    req/s here, which caps a 2-thread comparison at -t1)
 #   STARTS [3]  CHECK_N [50000]  CHECK_TIMEOUT [900] seconds per checker run
 #   CPU_DUR [5s]  length of the wrk run per server for CPU time per request
 #   QUIET_WAIT [0]  before each timed phase, wait up to this many seconds for the
@@ -50,7 +50,7 @@ OUT="${OUT:-$W/compare-$(date +%Y%m%d-%H%M%S)}"
 TABLE="${TABLE:-$SHARED/data/prefixes/as-prefix_20260619.pfx2asn.tsv.gz}"
 ASNS="${ASNS:-$ROOT/config/asns}"
 DUR="${DUR:-10s}"; export ROUNDS="${ROUNDS:-5}"; export WARMUP="${WARMUP:-2}"
-CONNS_LIST="${CONNS_LIST:-50 500}"; THREADS_LIST="${THREADS_LIST:-1 2}"; WRK_THREADS="${WRK_THREADS:-1}"
+CONNS_LIST="${CONNS_LIST:-50 500}"; THREADS_LIST="${THREADS_LIST:-1 2}"; WRK_THREADS="${WRK_THREADS:-match}"
 STARTS="${STARTS:-3}"; CHECK_N="${CHECK_N:-50000}"; CHECK_TIMEOUT="${CHECK_TIMEOUT:-900}"
 READY_TIMEOUT=60
 QUIET_WAIT="${QUIET_WAIT:-0}"; QUIET_BUSY="${QUIET_BUSY:-15}"
