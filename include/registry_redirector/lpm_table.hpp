@@ -163,6 +163,12 @@ private:
         std::uint32_t count;  ///< further ranges starting inside the slot
     };
 
+    struct pending_node {  // while building: a node whose slots are not filled yet
+        Key base;
+        unsigned shift;     ///< of the node's slots: each covers 2^shift keys
+        std::size_t range;  ///< the range holding `base`
+    };
+
     static constexpr Key mask(unsigned length) noexcept {
         return length == 0 ? Key{0} : static_cast<Key>(max_key << (key_bits - length));
     }
@@ -201,19 +207,14 @@ private:
         // crafted ones fall back to spans beyond it.
         constexpr std::size_t levels = (key_bits - root_bits) / stride;
         const std::size_t node_budget = std::min<std::size_t>(max_nodes, 64 + starts_.size() * levels / 4);
-        struct pending {
-            Key base;
-            unsigned shift;     // of the node's slots: each covers 2^shift keys
-            std::size_t range;  // the range holding `base`
-        };
         levels_ = 0;
-        std::vector<pending> queue;  // breadth first: shallow nodes first
+        std::vector<pending_node> queue;  // breadth first: shallow nodes first
         root_.assign(std::size_t{1} << root_bits, 0);
         nodes_.clear();
         spans_.clear();
         fill(root_.data(), root_.size(), Key{0}, root_shift, 0, queue, node_budget);
         for (std::size_t next = 0; next < queue.size(); ++next) {
-            const pending p = queue[next];
+            const pending_node p = queue[next];
             levels_ = std::max(levels_, (root_shift - p.shift) / stride);
             nodes_.resize(nodes_.size() + node_slots);
             fill(nodes_.data() + next * node_slots, node_slots, p.base, p.shift, p.range, queue, node_budget);
@@ -223,9 +224,10 @@ private:
         spans_.shrink_to_fit();
     }
 
-    template <class Queue>
-    void fill(std::uint32_t* slots, std::size_t count, Key base, unsigned shift, std::size_t range, Queue& queue,
-              std::size_t node_budget) {
+    /// Fills `count` slots of 2^shift keys each, from `base`; `range` holds
+    /// `base`. Slots that need a node are queued for the next level.
+    void fill(std::uint32_t* slots, std::size_t count, Key base, unsigned shift, std::size_t range,
+              std::vector<pending_node>& queue, std::size_t node_budget) {
         const Key width_less_one = static_cast<Key>((Key{1} << shift) - 1);
         for (std::size_t s = 0; s < count; ++s) {
             const Key first = static_cast<Key>(base | static_cast<Key>(static_cast<Key>(s) << shift));

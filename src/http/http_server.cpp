@@ -158,6 +158,12 @@ private:
             return;
         }
         idle_ = begin_ == end_;
+        // A drain that came while this session was busy (its write completion
+        // was still queued behind the drain) closes it when it goes idle.
+        if (idle_ && (draining_ || worker_.draining)) {
+            close_now();
+            return;
+        }
         socket_.async_read_some(asio::buffer(buffer_.get() + end_, capacity_ - end_),
                                 [self = shared_from_this()](beast::error_code ec, std::size_t n) {
                                     self->on_read(ec, n);

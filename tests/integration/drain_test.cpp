@@ -173,7 +173,7 @@ TEST_F(DrainTest, AccessLogIsJsonWithAnonymisedClients) {
     http_client post(server.port());
     post.send("POST /v2/ HTTP/1.1\r\nHost: t\r\n\r\n");
     ASSERT_TRUE(post.read_response());
-    EXPECT_EQ(server.stop(SIGTERM), 0);
+    EXPECT_EQ(server.stop(SIGTERM), 0) << server.output();
     const std::string out = server.output();
     EXPECT_NE(out.find("\"client\":\"198.51.100.0/24\",\"method\":\"GET\",\"target\":\"/v2/x?q=\\\"1\\\"\",\"status\":302,"
                        "\"provider\":\"google\",\"route\":\"registry\""),
