@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <memory>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -162,6 +163,28 @@ TEST_F(DrainTest, IdleKeepAliveIsClosedAfterIdleTimeout) {
     const auto started = std::chrono::steady_clock::now();
     EXPECT_TRUE(c.closed_by_server(3s));
     EXPECT_GE(std::chrono::steady_clock::now() - started, 250ms);
+}
+
+/// Many keep-alive requests in flight as SIGTERM arrives, then every client
+/// stays connected and silent. Each session is either answered with
+/// Connection: close or goes idle and must be closed by the drain, including
+/// one whose write completion was still queued when the drain reached its
+/// thread (that one once stayed open until shutdown_timeout). So the drain
+/// must end by itself, long before the timeout.
+TEST_F(DrainTest, DrainClosesSessionsThatGoIdleDuringIt) {
+    for (int round = 0; round < 5; ++round) {
+        server_process server(config("shutdown_delay: 0s\nshutdown_timeout: 20s\n"));
+        ASSERT_TRUE(server.wait_ready()) << server.output();
+        std::vector<std::unique_ptr<http_client>> clients;
+        for (int i = 0; i < 64; ++i) clients.push_back(std::make_unique<http_client>(server.port()));
+        for (auto& c : clients) c->send("GET /v2/x HTTP/1.1\r\nHost: t\r\n\r\n");
+        server.send_signal(SIGTERM);
+        for (auto& c : clients) c->read_response();  // answered, or closed by the drain
+        const auto started = std::chrono::steady_clock::now();
+        ASSERT_EQ(server.wait_exit(10s), 0) << "round " << round << "\n" << server.output();
+        EXPECT_LT(std::chrono::steady_clock::now() - started, 5s) << server.output();
+        EXPECT_NE(server.output().find("drained: all connections closed"), std::string::npos) << server.output();
+    }
 }
 
 TEST_F(DrainTest, AccessLogIsJsonWithAnonymisedClients) {
