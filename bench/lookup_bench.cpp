@@ -354,37 +354,17 @@ void set_lookup_counters(benchmark::State& state, std::size_t count) {
     state.counters["addresses"] = static_cast<double>(count);
 }
 
-void bm_lookup_ours(benchmark::State& state, const std::string& set) {
-    const address_set* chosen = prepare(state, set);
-    if (!chosen) return;
-    lookup_data& d = get_lookup_data();
-    const rr::routing_table& routes = d.snapshot->routes;
-    const auto& a = chosen->addresses;
+/// One lookup per iteration over the whole set: throughput. `answer` (a
+/// lambda, inlined) maps an address to a provider index.
+template <class Answer>
+void time_lookups(benchmark::State& state, const std::vector<rr::ip_address>& a, Answer answer) {
     const std::size_t mask = a.size() - 1;
     std::size_t i = 0;
     for (auto _ : state) {
-        benchmark::DoNotOptimize(routes.redirect_for(a[i]));
+        benchmark::DoNotOptimize(answer(a[i]));
         i = (i + 1) & mask;
     }
     set_lookup_counters(state, a.size());
-    state.counters["table_KiB"] = static_cast<double>(routes.stats().memory_bytes) / 1024.0;
-    state.counters["ranges"] = static_cast<double>(routes.stats().ranges_v4 + routes.stats().ranges_v6);
-}
-
-void bm_lookup_trie(benchmark::State& state, const std::string& set) {
-    const address_set* chosen = prepare(state, set);
-    if (!chosen) return;
-    lookup_data& d = get_lookup_data();
-    const one_bit_trie& trie = *d.trie;
-    const auto& a = chosen->addresses;
-    const std::size_t mask = a.size() - 1;
-    std::size_t i = 0;
-    for (auto _ : state) {
-        benchmark::DoNotOptimize(trie_answer(trie.find(a[i])));
-        i = (i + 1) & mask;
-    }
-    set_lookup_counters(state, a.size());
-    state.counters["table_KiB"] = static_cast<double>(trie.memory_bytes()) / 1024.0;
 }
 
 // The next address depends on the previous answer, so lookups cannot overlap
@@ -395,36 +375,37 @@ void bm_lookup_trie(benchmark::State& state, const std::string& set) {
 // the benchmark's cost, not the lookup's.
 constexpr std::size_t chained_window = 16384;
 
-void bm_chained_ours(benchmark::State& state, const std::string& set) {
-    const address_set* chosen = prepare(state, set);
-    if (!chosen) return;
-    lookup_data& d = get_lookup_data();
-    const rr::routing_table& routes = d.snapshot->routes;
-    const auto& a = chosen->addresses;
+template <class Answer>
+void time_chained_lookups(benchmark::State& state, const std::vector<rr::ip_address>& a, Answer answer) {
     const std::size_t mask = std::min(a.size(), chained_window) - 1;
     std::size_t i = 0;
     for (auto _ : state) {
-        const std::uint32_t v = routes.redirect_for(a[i]);
+        const std::uint32_t v = answer(a[i]);
         i = (i + 1 + (v & 1u)) & mask;
     }
     benchmark::DoNotOptimize(i);
     set_lookup_counters(state, mask + 1);
 }
 
-void bm_chained_trie(benchmark::State& state, const std::string& set) {
+void bm_lookup_ours(benchmark::State& state, const std::string& set, bool chained) {
     const address_set* chosen = prepare(state, set);
     if (!chosen) return;
-    lookup_data& d = get_lookup_data();
-    const one_bit_trie& trie = *d.trie;
-    const auto& a = chosen->addresses;
-    const std::size_t mask = std::min(a.size(), chained_window) - 1;
-    std::size_t i = 0;
-    for (auto _ : state) {
-        const std::uint32_t v = trie_answer(trie.find(a[i]));
-        i = (i + 1 + (v & 1u)) & mask;
-    }
-    benchmark::DoNotOptimize(i);
-    set_lookup_counters(state, mask + 1);
+    const rr::routing_table& routes = get_lookup_data().snapshot->routes;
+    auto answer = [&routes](const rr::ip_address& a) { return routes.redirect_for(a); };
+    if (chained) return time_chained_lookups(state, chosen->addresses, answer);
+    time_lookups(state, chosen->addresses, answer);
+    state.counters["table_KiB"] = static_cast<double>(routes.stats().memory_bytes) / 1024.0;
+    state.counters["ranges"] = static_cast<double>(routes.stats().ranges_v4 + routes.stats().ranges_v6);
+}
+
+void bm_lookup_trie(benchmark::State& state, const std::string& set, bool chained) {
+    const address_set* chosen = prepare(state, set);
+    if (!chosen) return;
+    const one_bit_trie& trie = *get_lookup_data().trie;
+    auto answer = [&trie](const rr::ip_address& a) { return trie_answer(trie.find(a)); };
+    if (chained) return time_chained_lookups(state, chosen->addresses, answer);
+    time_lookups(state, chosen->addresses, answer);
+    state.counters["table_KiB"] = static_cast<double>(trie.memory_bytes()) / 1024.0;
 }
 
 // ---------------------------------------------------------------------------
@@ -626,15 +607,15 @@ void register_benchmarks() {
     // Address sets are named up front (the data loads lazily, when the first
     // selected benchmark runs).
     for (const std::string set : set_names) {
-        benchmark::RegisterBenchmark(("lookup/ours/" + set).c_str(), [set](benchmark::State& s) { bm_lookup_ours(s, set); });
+        benchmark::RegisterBenchmark(("lookup/ours/" + set).c_str(), [set](benchmark::State& s) { bm_lookup_ours(s, set, false); });
         benchmark::RegisterBenchmark(("lookup/one_bit_trie/" + set).c_str(),
-                                     [set](benchmark::State& s) { bm_lookup_trie(s, set); });
+                                     [set](benchmark::State& s) { bm_lookup_trie(s, set, false); });
     }
     for (const std::string set : {"random_v4", "mixed"}) {
         benchmark::RegisterBenchmark(("lookup_chained/ours/" + set).c_str(),
-                                     [set](benchmark::State& s) { bm_chained_ours(s, set); });
+                                     [set](benchmark::State& s) { bm_lookup_ours(s, set, true); });
         benchmark::RegisterBenchmark(("lookup_chained/one_bit_trie/" + set).c_str(),
-                                     [set](benchmark::State& s) { bm_chained_trie(s, set); });
+                                     [set](benchmark::State& s) { bm_lookup_trie(s, set, true); });
     }
     benchmark::RegisterBenchmark("handler/handle_request+write_response/mixed", bm_handler);
     benchmark::RegisterBenchmark("build/load_prefix_file", bm_load_prefix_file)->Unit(benchmark::kMillisecond)->MinTime(2.0)->UseRealTime();
