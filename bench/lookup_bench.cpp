@@ -47,14 +47,14 @@
 #include <vector>
 
 #include "one_bit_trie.hpp"
-#include "registry_redirector/config.hpp"
-#include "registry_redirector/ip_address.hpp"
-#include "registry_redirector/ip_prefix.hpp"
-#include "registry_redirector/prefix_table.hpp"
-#include "registry_redirector/request_handler.hpp"
-#include "registry_redirector/routing_table.hpp"
-#include "registry_redirector/serving_snapshot.hpp"
-#include "registry_redirector/sha256.hpp"
+#include "registry_redirector/config/config.hpp"
+#include "registry_redirector/net/ip_address.hpp"
+#include "registry_redirector/net/ip_prefix.hpp"
+#include "registry_redirector/data/prefix_table.hpp"
+#include "registry_redirector/http/request_handler.hpp"
+#include "registry_redirector/routing/routing_table.hpp"
+#include "registry_redirector/routing/serving_snapshot.hpp"
+#include "registry_redirector/data/sha256.hpp"
 
 #ifndef REDIRECTOR_BENCH_DEFAULT_TABLE
 #define REDIRECTOR_BENCH_DEFAULT_TABLE ""

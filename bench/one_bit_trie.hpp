@@ -20,7 +20,7 @@
 #include <memory>
 #include <vector>
 
-#include "registry_redirector/ip_address.hpp"
+#include "registry_redirector/net/ip_address.hpp"
 
 namespace registry_redirector::bench {
 

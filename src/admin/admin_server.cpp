@@ -1,4 +1,4 @@
-#include "registry_redirector/admin_server.hpp"
+#include "registry_redirector/admin/admin_server.hpp"
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>

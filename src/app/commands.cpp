@@ -1,4 +1,4 @@
-#include "registry_redirector/commands.hpp"
+#include "registry_redirector/app/commands.hpp"
 
 #include <spdlog/spdlog.h>
 #include <zlib.h>
@@ -14,11 +14,11 @@
 #include <thread>
 #include <vector>
 
-#include "registry_redirector/config.hpp"
-#include "registry_redirector/config_error.hpp"
-#include "registry_redirector/prefix_table.hpp"
-#include "registry_redirector/routing_table.hpp"
-#include "registry_redirector/server_app.hpp"
+#include "registry_redirector/config/config.hpp"
+#include "registry_redirector/data/config_error.hpp"
+#include "registry_redirector/data/prefix_table.hpp"
+#include "registry_redirector/routing/routing_table.hpp"
+#include "registry_redirector/app/server_app.hpp"
 
 namespace registry_redirector {
 

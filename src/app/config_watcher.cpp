@@ -1,4 +1,4 @@
-#include "registry_redirector/config_watcher.hpp"
+#include "registry_redirector/app/config_watcher.hpp"
 
 #include <sys/inotify.h>
 #include <unistd.h>

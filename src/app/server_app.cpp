@@ -1,4 +1,4 @@
-#include "registry_redirector/server_app.hpp"
+#include "registry_redirector/app/server_app.hpp"
 
 #include <malloc.h>
 #include <sys/resource.h>
@@ -17,15 +17,15 @@
 #include <fstream>
 #include <thread>
 
-#include "registry_redirector/access_log.hpp"
-#include "registry_redirector/admin_server.hpp"
-#include "registry_redirector/config_error.hpp"
-#include "registry_redirector/config_watcher.hpp"
-#include "registry_redirector/http_server.hpp"
-#include "registry_redirector/prefix_table.hpp"
-#include "registry_redirector/request_metrics.hpp"
-#include "registry_redirector/routing_table.hpp"
-#include "registry_redirector/sha256.hpp"
+#include "registry_redirector/telemetry/access_log.hpp"
+#include "registry_redirector/admin/admin_server.hpp"
+#include "registry_redirector/data/config_error.hpp"
+#include "registry_redirector/app/config_watcher.hpp"
+#include "registry_redirector/http/http_server.hpp"
+#include "registry_redirector/data/prefix_table.hpp"
+#include "registry_redirector/telemetry/request_metrics.hpp"
+#include "registry_redirector/routing/routing_table.hpp"
+#include "registry_redirector/data/sha256.hpp"
 
 namespace registry_redirector {
 

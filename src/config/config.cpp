@@ -1,4 +1,4 @@
-#include "registry_redirector/config.hpp"
+#include "registry_redirector/config/config.hpp"
 
 #include <yaml-cpp/yaml.h>
 
@@ -11,7 +11,7 @@
 #include <limits>
 #include <stdexcept>
 
-#include "registry_redirector/config_error.hpp"
+#include "registry_redirector/data/config_error.hpp"
 
 namespace registry_redirector {
 

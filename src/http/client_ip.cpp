@@ -1,4 +1,4 @@
-#include "registry_redirector/client_ip.hpp"
+#include "registry_redirector/http/client_ip.hpp"
 
 namespace registry_redirector {
 
@@ -104,25 +104,6 @@ std::optional<ip_address> forwarded_for_of(std::string_view element) noexcept {
 }
 
 }  // namespace
-
-const char* to_label(client_ip_source s) noexcept {
-    switch (s) {
-        case client_ip_source::peer: return "peer";
-        case client_ip_source::proxy_protocol: return "proxy_protocol";
-        case client_ip_source::x_real_ip: return "x_real_ip";
-        case client_ip_source::x_forwarded_for: return "x_forwarded_for";
-        case client_ip_source::forwarded: return "forwarded";
-        case client_ip_source::invalid_header: return "invalid_header";
-        case client_ip_source::untrusted_header: return "untrusted_header";
-    }
-    return "peer";
-}
-
-bool trusted_proxy_set::contains(const ip_address& peer) const noexcept {
-    for (const auto& p : prefixes_)
-        if (p.contains(peer)) return true;
-    return false;
-}
 
 std::optional<ip_address> parse_real_ip_value(std::string_view value) noexcept {
     return parse_ip_address(trim(value));

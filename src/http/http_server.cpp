@@ -1,4 +1,4 @@
-#include "registry_redirector/http_server.hpp"
+#include "registry_redirector/http/http_server.hpp"
 
 #include <boost/asio.hpp>
 #include <boost/beast/core/string.hpp>
@@ -13,9 +13,9 @@
 #include <thread>
 #include <vector>
 
-#include "registry_redirector/request_handler.hpp"
-#include "registry_redirector/proxy_protocol.hpp"
-#include "registry_redirector/request_reader.hpp"
+#include "registry_redirector/http/request_handler.hpp"
+#include "registry_redirector/http/proxy_protocol.hpp"
+#include "registry_redirector/http/request_reader.hpp"
 
 namespace registry_redirector {
 

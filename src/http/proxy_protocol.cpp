@@ -1,4 +1,4 @@
-#include "registry_redirector/proxy_protocol.hpp"
+#include "registry_redirector/http/proxy_protocol.hpp"
 
 #include <cstring>
 #include <string_view>

@@ -1,4 +1,4 @@
-#include "registry_redirector/request_reader.hpp"
+#include "registry_redirector/http/request_reader.hpp"
 
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/basic_parser.hpp>

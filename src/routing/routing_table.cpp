@@ -1,9 +1,9 @@
-#include "registry_redirector/routing_table.hpp"
+#include "registry_redirector/routing/routing_table.hpp"
 
 #include <algorithm>
 #include <map>
 
-#include "registry_redirector/config_error.hpp"
+#include "registry_redirector/data/config_error.hpp"
 
 namespace registry_redirector {
 

@@ -23,10 +23,10 @@
 #include <string_view>
 #include <vector>
 
-#include "registry_redirector/client_ip.hpp"
-#include "registry_redirector/ip_address.hpp"
-#include "registry_redirector/ip_prefix.hpp"
-#include "registry_redirector/proxy_protocol.hpp"
+#include "registry_redirector/http/client_ip.hpp"
+#include "registry_redirector/net/ip_address.hpp"
+#include "registry_redirector/net/ip_prefix.hpp"
+#include "registry_redirector/http/proxy_protocol.hpp"
 #include "fuzz_check.hpp"
 
 using namespace registry_redirector;

@@ -10,9 +10,9 @@
 #include <cstdint>
 #include <string>
 
-#include "registry_redirector/config.hpp"
-#include "registry_redirector/config_error.hpp"
-#include "registry_redirector/routing_table.hpp"
+#include "registry_redirector/config/config.hpp"
+#include "registry_redirector/data/config_error.hpp"
+#include "registry_redirector/routing/routing_table.hpp"
 #include "fuzz_check.hpp"
 
 using namespace registry_redirector;

@@ -23,11 +23,11 @@
 #include <type_traits>
 #include <vector>
 
-#include "registry_redirector/proxy_protocol.hpp"
-#include "registry_redirector/request_handler.hpp"
-#include "registry_redirector/request_reader.hpp"
-#include "registry_redirector/routing_table.hpp"
-#include "registry_redirector/serving_snapshot.hpp"
+#include "registry_redirector/http/proxy_protocol.hpp"
+#include "registry_redirector/http/request_handler.hpp"
+#include "registry_redirector/http/request_reader.hpp"
+#include "registry_redirector/routing/routing_table.hpp"
+#include "registry_redirector/routing/serving_snapshot.hpp"
 #include "fuzz_check.hpp"
 
 using namespace registry_redirector;

@@ -23,9 +23,9 @@
 #include <tuple>
 #include <vector>
 
-#include "registry_redirector/config_error.hpp"
-#include "registry_redirector/prefix_table.hpp"
-#include "registry_redirector/routing_table.hpp"
+#include "registry_redirector/data/config_error.hpp"
+#include "registry_redirector/data/prefix_table.hpp"
+#include "registry_redirector/routing/routing_table.hpp"
 #include "fuzz_check.hpp"
 
 using namespace registry_redirector;

@@ -1,0 +1,34 @@
+#pragma once
+/// The admin listener: /healthz, /readyz and /metrics, on its own thread so
+/// that a slow scrape never delays a redirect.
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "registry_redirector/config/config.hpp"
+
+namespace registry_redirector {
+
+struct admin_handlers {
+    std::function<bool()> ready;                ///< /readyz: 200 when true, else 503
+    std::function<std::string()> metrics_text;  ///< /metrics body (Prometheus text format)
+};
+
+/// Thread safety: construct, start and stop from one thread; the handlers are
+/// called on the admin thread.
+class admin_server {
+public:
+    /// Binds (throws boost::system::system_error on failure).
+    admin_server(const endpoint_config& listen, admin_handlers handlers);
+    ~admin_server();
+    unsigned short port() const noexcept;
+    void start();
+    void stop();
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace registry_redirector

@@ -1,0 +1,103 @@
+#pragma once
+/// The main configuration file and the provider files, as validated values.
+/// Knows YAML and files; nothing of sockets or tries.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "registry_redirector/config/client_ip_policy.hpp"
+#include "registry_redirector/net/ip_prefix.hpp"
+
+namespace registry_redirector {
+
+struct endpoint_config {
+    std::string host;         ///< numeric address, no brackets
+    std::uint16_t port = 0;
+};
+
+/// Per-connection limits of the redirect listener.
+struct connection_limits {
+    std::size_t max_connections = 10'000;
+    std::chrono::milliseconds header_timeout{5'000};   ///< first byte of a request -> full header
+    std::chrono::milliseconds idle_timeout{75'000};    ///< keep-alive wait for the next request
+    std::chrono::milliseconds write_timeout{10'000};
+    std::size_t max_requests_per_connection = 10'000;  ///< 0 = unlimited
+    std::size_t max_header_bytes = 8'192;
+    std::size_t max_header_fields = 100;
+};
+
+enum class access_log_format : std::uint8_t { off, json, text };
+
+/// PROXY protocol (v1 and v2) on the redirect listener.
+enum class proxy_protocol_mode : std::uint8_t {
+    off,       ///< never parsed: a PROXY line is a bad HTTP request
+    optional,  ///< parsed when a trusted peer sends one
+    required,  ///< every connection must start with one, from a trusted peer
+};
+
+struct server_config {
+    std::string path;  ///< the config file itself
+    endpoint_config listen{"0.0.0.0", 8080};
+    endpoint_config admin_listen{"0.0.0.0", 9090};
+    unsigned threads = 0;  ///< 0 = one per core
+    std::string log_level = "info";
+    std::string providers_dir;              ///< resolved against the config file's folder
+    std::vector<std::string> prefix_files;  ///< resolved likewise
+    std::string default_provider = "google";
+    std::vector<ip_prefix> trusted_proxies;
+    /// Headers honoured from trusted proxies, in precedence order.
+    std::vector<client_ip_header> client_ip_headers{client_ip_header::x_real_ip};
+    unsigned trusted_hops = 1;  ///< see client_ip_policy
+    proxy_protocol_mode proxy_protocol = proxy_protocol_mode::off;
+    connection_limits limits;
+    /// After SIGTERM: keep serving (not ready) this long, so the load
+    /// balancer notices; then drain for at most shutdown_timeout.
+    std::chrono::milliseconds shutdown_delay{5'000};
+    std::chrono::milliseconds shutdown_timeout{30'000};
+    access_log_format access_log = access_log_format::off;
+    std::uint8_t access_log_ipv4_prefix = 24;  ///< client addresses are logged as this prefix
+    std::uint8_t access_log_ipv6_prefix = 48;
+};
+
+struct redirect_target {
+    std::string registry;   ///< host[:port] for /v2 and /v2/...
+    std::string artifacts;  ///< host[:port] for everything else
+};
+
+struct provider_config {
+    std::string name;
+    std::string file;  ///< path of the provider file
+    std::optional<redirect_target> redirects_to;
+    std::vector<std::uint32_t> asns;  ///< sorted, unique
+    std::vector<ip_prefix> cidrs;     ///< explicit prefixes, unique
+    std::vector<std::string> warnings;
+};
+
+/// Loads and validates the main config. Throws config_error (file, line,
+/// reason) on bad YAML, unknown keys, wrong types or bad values.
+server_config load_server_config(const std::string& path);
+
+/// Loads every *.yaml / *.yml file of `dir` (hidden entries skipped, symlinks
+/// followed, as a Kubernetes ConfigMap volume needs), sorted by file name:
+/// that order breaks ties between providers. Throws config_error.
+std::vector<provider_config> load_providers(const std::string& dir);
+
+/// Loads one provider file. Throws config_error.
+provider_config load_provider_file(const std::string& path);
+
+/// The same two parsers on text already in memory (`path` names it in
+/// errors; relative paths resolve against its folder). Throw config_error.
+server_config parse_server_config(const std::string& path, const std::string& text);
+provider_config parse_provider(const std::string& path, const std::string& text);
+
+/// True for a DNS host name (RFC 1123 labels), optionally with ":PORT".
+bool is_valid_redirect_host(const std::string& host) noexcept;
+
+/// Parses "HOST:PORT" or "[V6]:PORT" with a numeric host. Throws
+/// std::invalid_argument with a reason.
+endpoint_config parse_endpoint(const std::string& text);
+
+}  // namespace registry_redirector

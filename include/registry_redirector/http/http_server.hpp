@@ -1,0 +1,52 @@
+#pragma once
+/// The redirect listener: one io_context per I/O thread (so no strands and
+/// no locks between sessions), sessions that parse with Beast's basic_parser
+/// into views of their own read buffer, and a per-thread sweep that enforces
+/// header, idle and write deadlines without re-arming a timer per request.
+
+#include <memory>
+
+#include "registry_redirector/telemetry/access_log.hpp"
+#include "registry_redirector/config/config.hpp"
+#include "registry_redirector/telemetry/request_metrics.hpp"
+#include "registry_redirector/routing/serving_snapshot.hpp"
+#include "registry_redirector/routing/snapshot_store.hpp"
+
+namespace registry_redirector {
+
+using serving_store = snapshot_store<serving_snapshot>;
+
+/// Thread safety: start/stop from one control thread; everything else runs
+/// on the server's own threads.
+class http_server {
+public:
+    /// Binds the listener (throws boost::system::system_error on failure).
+    /// `log` may be null (no access log); it must outlive the server.
+    http_server(const endpoint_config& listen, unsigned threads, const connection_limits& limits,
+                const serving_store& store, request_metrics& metrics, access_log* log = nullptr,
+                proxy_protocol_mode proxy_protocol = proxy_protocol_mode::off);
+    ~http_server();
+
+    /// The bound port (useful with port 0).
+    unsigned short port() const noexcept;
+
+    /// Starts the I/O threads; returns at once.
+    void start();
+
+    /// Stops accepting; connections finish their current response, each
+    /// keep-alive connection is told Connection: close on its next
+    /// response, and idle ones are closed.
+    void stop_accepting();
+
+    /// Number of open client connections.
+    std::size_t open_connections() const noexcept;
+
+    /// Stops the I/O threads and joins them, closing whatever is still open.
+    void stop();
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace registry_redirector

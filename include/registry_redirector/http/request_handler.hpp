@@ -1,0 +1,52 @@
+#pragma once
+/// The request handler: a pure function from (request, peer, snapshot) to a
+/// response, and the serializer that writes that response. No sockets, no
+/// clocks, no globals: unit tests call it directly.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "registry_redirector/http/client_ip.hpp"
+#include "registry_redirector/routing/request_outcome.hpp"
+#include "registry_redirector/routing/serving_snapshot.hpp"
+
+namespace registry_redirector {
+
+/// What the parser saw of one request. Views point into the read buffer.
+struct request_view {
+    std::string_view method;  ///< as received
+    std::string_view target;  ///< request-target, as received
+    unsigned version = 11;    ///< 10 for HTTP/1.0, 11 for HTTP/1.1
+    bool keep_alive = true;   ///< what the client asked for (Connection, version)
+    bool has_body = false;    ///< Content-Length > 0 or Transfer-Encoding
+    proxy_header_lines proxy;     ///< X-Real-Ip, X-Forwarded-For, Forwarded
+    std::string_view user_agent;  ///< for the access log only
+};
+
+struct response_plan {
+    status_code status = status_code::found_302;
+    route kind = route::rejected;
+    std::uint32_t provider = routing_table::no_provider;  ///< the provider whose host answers
+    client_ip_source source = client_ip_source::peer;
+    ip_address client;       ///< the address the decision used (the peer if none was made)
+    std::string_view host;   ///< for 302: registry or artifacts host
+    std::string_view target; ///< for 302: the path and query appended to the host
+    bool close = false;      ///< send Connection: close and close after writing
+};
+
+/// The decision. `snapshot` is null until the first routing table loads
+/// (answered 503). `peer_source` says whether `peer` is the TCP peer or
+/// came from a PROXY protocol header. noexcept, allocation-free.
+response_plan handle_request(const request_view& request, const ip_address& peer, const serving_snapshot* snapshot,
+                             client_ip_source peer_source = client_ip_source::peer) noexcept;
+
+/// A response for a request the parser rejected (no request_view exists).
+response_plan reject(status_code status) noexcept;
+
+/// Appends the response bytes to `out`. `date` is an IMF-fixdate. Allocates
+/// only when `out` must grow.
+void write_response(const response_plan& plan, const request_view& request, std::string_view date,
+                    std::string& out);
+
+}  // namespace registry_redirector

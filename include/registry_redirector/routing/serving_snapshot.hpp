@@ -1,0 +1,23 @@
+#pragma once
+/// Everything one request reads, as one immutable snapshot.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "registry_redirector/config/client_ip_policy.hpp"
+#include "registry_redirector/routing/routing_table.hpp"
+
+namespace registry_redirector {
+
+/// Published whole through snapshot_store; never modified after publish.
+struct serving_snapshot {
+    routing_table routes;
+    client_ip_policy client_policy;
+    /// Metric slot of each provider (index as in routes.providers()).
+    std::vector<std::uint16_t> metric_slots;
+    std::uint64_t generation = 0;
+};
+
+}  // namespace registry_redirector

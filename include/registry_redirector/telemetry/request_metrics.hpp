@@ -1,0 +1,84 @@
+#pragma once
+/// Hot-path metrics without a shared lock: every I/O thread bumps its own
+/// cache-line-aligned counters (single writer, relaxed atomics), and a scrape
+/// folds them. prometheus-cpp's Histogram::Observe takes a mutex per call,
+/// which would serialise the I/O threads; this collectable never does.
+
+#include <prometheus/client_metric.h>
+#include <prometheus/collectable.h>
+#include <prometheus/metric_family.h>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "registry_redirector/routing/request_outcome.hpp"
+
+namespace registry_redirector {
+
+/// Upper bounds of the request duration histogram, in seconds.
+inline constexpr std::array<double, 14> duration_buckets_seconds{
+    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0};
+
+/// One I/O thread's counters. Only its own thread writes them.
+class alignas(64) thread_request_counters {
+public:
+    static constexpr std::size_t max_providers = 256;
+
+    void count_redirect(std::uint16_t provider_slot, route kind) noexcept {
+        bump(redirects_[provider_slot][kind == route::registry ? 0 : 1]);
+    }
+    void count_rejected(status_code status) noexcept { bump(rejected_[static_cast<std::size_t>(status)]); }
+    void count_source(client_ip_source source) noexcept { bump(sources_[static_cast<std::size_t>(source)]); }
+    void observe_duration(std::chrono::nanoseconds d, std::uint64_t requests = 1) noexcept;
+
+private:
+    friend class request_metrics;
+    static void bump(std::atomic<std::uint64_t>& c, std::uint64_t by = 1) noexcept {
+        c.store(c.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
+    }
+    std::atomic<std::uint64_t> redirects_[max_providers][2] = {};
+    std::atomic<std::uint64_t> rejected_[status_code_count] = {};
+    std::atomic<std::uint64_t> sources_[client_ip_source_count] = {};
+    std::atomic<std::uint64_t> buckets_[duration_buckets_seconds.size() + 1] = {};
+    std::atomic<std::uint64_t> duration_sum_ns_{0};
+};
+
+/// requests_total, request_duration_seconds, client_ip_total and the
+/// connection gauges, folded over all threads at scrape time.
+/// Thread safety: slot_for and Collect may be called from any thread.
+class request_metrics : public prometheus::Collectable {
+public:
+    explicit request_metrics(unsigned threads);
+
+    /// The metric slot for a provider name; the first call for a name creates
+    /// its series (control plane only). Throws std::length_error past
+    /// thread_request_counters::max_providers names.
+    std::uint16_t slot_for(const std::string& provider);
+
+    thread_request_counters& thread(unsigned index) noexcept { return *threads_[index]; }
+
+    /// The provider name of a slot (for the access log writer).
+    std::string name_of(std::uint16_t slot) const;
+
+    std::atomic<std::int64_t> connections_open{0};
+    std::atomic<std::uint64_t> connections_rejected{0};   ///< over max_connections
+    std::atomic<std::uint64_t> connection_timeouts{0};    ///< header, idle or write deadline passed
+    std::atomic<std::uint64_t> accept_errors{0};
+    std::atomic<std::uint64_t> access_log_dropped{0};    ///< records a full ring refused
+    std::atomic<std::uint64_t> proxy_protocol_rejected{0};  ///< connections closed for a missing/bad/untrusted PROXY header
+
+    std::vector<prometheus::MetricFamily> Collect() const override;
+
+private:
+    std::vector<std::unique_ptr<thread_request_counters>> threads_;
+    mutable std::mutex names_mutex_;
+    std::vector<std::string> names_;  // slot -> provider name, append-only
+};
+
+}  // namespace registry_redirector

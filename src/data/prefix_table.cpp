@@ -1,0 +1,283 @@
+#include "registry_redirector/data/prefix_table.hpp"
+
+#include <zlib.h>
+
+#include <cerrno>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string_view>
+
+#include "registry_redirector/data/config_error.hpp"
+#include "registry_redirector/net/ip_prefix.hpp"
+
+namespace registry_redirector {
+
+namespace {
+
+bool is_blank(char c) noexcept { return c == ' ' || c == '\t' || c == '\r'; }
+
+/// Splits a line into at most `max` fields separated by runs of blanks.
+/// Returns the number of fields, or max + 1 when there are more.
+std::size_t split_fields(std::string_view line, std::string_view* fields, std::size_t max) noexcept {
+    std::size_t n = 0;
+    std::size_t i = 0;
+    while (true) {
+        while (i < line.size() && is_blank(line[i])) ++i;
+        if (i == line.size()) return n;
+        const std::size_t start = i;
+        while (i < line.size() && !is_blank(line[i])) ++i;
+        if (n == max) return max + 1;
+        fields[n++] = line.substr(start, i - start);
+    }
+}
+
+std::optional<std::uint32_t> parse_asn(std::string_view s) noexcept {
+    if (s.size() > 2 && (s[0] == 'A' || s[0] == 'a') && (s[1] == 'S' || s[1] == 's')) s.remove_prefix(2);
+    if (s.empty() || s.size() > 10) return std::nullopt;
+    std::uint64_t v = 0;
+    for (char c : s) {
+        if (c < '0' || c > '9') return std::nullopt;
+        v = v * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    if (v > 0xffffffffu) return std::nullopt;
+    return static_cast<std::uint32_t>(v);
+}
+
+struct gz_closer {
+    void operator()(gzFile f) const noexcept { gzclose(f); }
+};
+
+class line_parser {
+public:
+    line_parser(const std::string& path, origin_table& into, const prefix_file_limits& limits,
+                prefix_file_stats& stats)
+        : path_(path), into_(into), limits_(limits), stats_(stats) {}
+
+    void parse(std::string_view line) {
+        ++stats_.lines;
+        if (line.size() > limits_.max_line_bytes)
+            fail("line is longer than " + std::to_string(limits_.max_line_bytes) + " bytes");
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        std::size_t first = 0;
+        while (first < line.size() && is_blank(line[first])) ++first;
+        if (first == line.size() || line[first] == '#' || line[first] == ';') return;
+
+        std::string_view f[3];
+        const std::size_t n = split_fields(line, f, 3);
+        if (!format_) {
+            if (n == 2 && f[0].find('/') != std::string_view::npos)
+                format_ = prefix_format::pfx2asn;
+            else if (n == 3 && f[0].find('/') == std::string_view::npos)
+                format_ = prefix_format::caida;
+            else
+                fail("unrecognised format: expected \"PREFIX/LEN<TAB>ASN\" (pfx2asn) or "
+                     "\"NETWORK<TAB>LEN<TAB>ORIGIN\" (CAIDA pfx2as)");
+            stats_.format = *format_;
+        }
+        if (*format_ == prefix_format::pfx2asn) {
+            if (n != 2) fail("expected 2 fields \"PREFIX/LEN<TAB>ASN\", found " + count(n));
+            const auto p = parse_ip_prefix(f[0]);
+            if (!p.ok()) fail(std::string("bad prefix \"") + std::string(f[0]) + "\": " + p.error);
+            const auto asn = parse_asn(f[1]);
+            if (!asn) fail("bad origin ASN \"" + std::string(f[1]) + "\": expected 0 to 4294967295");
+            add(p.prefix, *asn);
+            return;
+        }
+        if (n != 3) fail("expected 3 fields \"NETWORK<TAB>LEN<TAB>ORIGIN\", found " + count(n));
+        const auto p = make_ip_prefix(f[0], f[1]);
+        if (!p.ok())
+            fail("bad prefix \"" + std::string(f[0]) + "/" + std::string(f[1]) + "\": " + p.error);
+        // ORIGIN: one ASN, a_b_c (multi-origin), or an AS-set "a,b"; both
+        // separators may appear together.
+        std::string_view origins = f[2];
+        std::size_t added = 0;
+        while (true) {
+            const std::size_t sep = origins.find_first_of("_,");
+            const std::string_view part = origins.substr(0, sep);
+            const auto asn = parse_asn(part);
+            if (!asn)
+                fail("bad origin \"" + std::string(f[2]) +
+                     "\": expected ASN, a_b_c (multi-origin) or a,b (AS-set)");
+            add(p.prefix, *asn);
+            ++added;
+            if (sep == std::string_view::npos) break;
+            origins.remove_prefix(sep + 1);
+        }
+    }
+
+    bool saw_data() const noexcept { return format_.has_value(); }
+
+    [[noreturn]] void fail(const std::string& reason) const {
+        throw config_error(path_, static_cast<int>(stats_.lines), reason);
+    }
+
+private:
+    static std::string count(std::size_t n) { return n > 3 ? "more" : std::to_string(n); }
+
+    void add(const ip_prefix& p, std::uint32_t asn) {
+        if (into_.v4.size() + into_.v6.size() >= limits_.max_entries)
+            fail("more than " + std::to_string(limits_.max_entries) + " prefix entries in all");
+        if (p.family == ip_family::v4) {
+            into_.v4.push_back({p.v4, p.length, asn});
+            ++stats_.entries_v4;
+        } else {
+            into_.v6.push_back({p.v6, p.length, asn});
+            ++stats_.entries_v6;
+        }
+    }
+
+    const std::string& path_;
+    origin_table& into_;
+    const prefix_file_limits& limits_;
+    prefix_file_stats& stats_;
+    std::optional<prefix_format> format_;
+};
+
+}  // namespace
+
+prefix_file_stats load_prefix_text(const std::string& name, std::string_view text, origin_table& into,
+                                   const prefix_file_limits& limits) {
+    prefix_file_stats stats;
+    stats.path = name;
+    line_parser parser(name, into, limits, stats);
+    std::size_t start = 0;
+    while (start < text.size()) {
+        std::size_t eol = text.find('\n', start);
+        if (eol == std::string_view::npos) eol = text.size();
+        parser.parse(text.substr(start, eol - start));
+        start = eol + 1;
+    }
+    if (!parser.saw_data()) throw config_error(name, 0, "holds no prefixes");
+    return stats;
+}
+
+namespace {
+
+/// Decompresses on its own thread, one chunk ahead of the parser, so that
+/// inflating a whole-Internet table and parsing it overlap on two cores
+/// instead of adding up (start-up time is a stated target).
+class chunk_reader {
+public:
+    struct chunk {
+        std::string data;
+        bool end = false;
+        std::string error;  ///< set on a read failure (truncated or corrupt gzip)
+    };
+
+    explicit chunk_reader(gzFile file) : file_(file), thread_([this] { run(); }) {}
+
+    ~chunk_reader() {
+        {
+            std::lock_guard lock(mutex_);
+            stop_ = true;
+        }
+        changed_.notify_all();
+        thread_.join();
+    }
+
+    chunk next() {
+        std::unique_lock lock(mutex_);
+        changed_.wait(lock, [this] { return !queue_.empty(); });
+        chunk c = std::move(queue_.front());
+        queue_.pop_front();
+        changed_.notify_all();
+        return c;
+    }
+
+private:
+    static constexpr std::size_t chunk_bytes = 1 << 20;
+    static constexpr std::size_t max_queued = 4;  // bounds memory: 4 MiB ahead at most
+
+    void run() {
+        while (true) {
+            chunk c;
+            c.data.resize(chunk_bytes);
+            const int n = gzread(file_, c.data.data(), static_cast<unsigned>(chunk_bytes));
+            int err = Z_OK;
+            const char* message = gzerror(file_, &err);
+            if (n < 0 || (n == 0 && err != Z_OK && err != Z_STREAM_END)) {
+                c.error = message ? message : "read failed";
+                c.data.clear();
+            } else {
+                c.data.resize(static_cast<std::size_t>(n));
+                c.end = n == 0;
+            }
+            const bool last = c.end || !c.error.empty();
+            std::unique_lock lock(mutex_);
+            changed_.wait(lock, [this] { return stop_ || queue_.size() < max_queued; });
+            if (stop_) return;
+            queue_.push_back(std::move(c));
+            changed_.notify_all();
+            if (last) return;
+        }
+    }
+
+    gzFile file_;
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::deque<chunk> queue_;
+    bool stop_ = false;
+    std::thread thread_;  // last: starts after the members it uses
+};
+
+}  // namespace
+
+prefix_file_stats load_prefix_file(const std::string& path, origin_table& into,
+                                   const prefix_file_limits& limits) {
+    prefix_file_stats stats;
+    stats.path = path;
+    // gzread reads plain files transparently, so one code path serves both.
+    std::unique_ptr<gzFile_s, gz_closer> file(gzopen(path.c_str(), "rb"));
+    if (!file) throw config_error(path, 0, std::string("cannot open: ") + std::strerror(errno));
+    gzbuffer(file.get(), 1 << 18);
+
+    line_parser parser(path, into, limits, stats);
+    std::string carry;  // an unfinished line from the previous chunk
+    {
+        chunk_reader reader(file.get());
+        while (true) {
+            chunk_reader::chunk c = reader.next();
+            if (!c.error.empty())
+                throw config_error(path, static_cast<int>(stats.lines + 1),
+                                   "read failed (truncated or corrupt gzip?): " + c.error);
+            if (c.end) {
+                if (!carry.empty()) parser.parse(carry);  // last line without '\n'
+                break;
+            }
+            const std::string_view data(c.data);
+            std::size_t start = 0;
+            if (!carry.empty()) {
+                const std::size_t eol = data.find('\n');
+                carry.append(data.substr(0, eol));
+                if (carry.size() > limits.max_line_bytes) {
+                    ++stats.lines;
+                    parser.fail("line is longer than " + std::to_string(limits.max_line_bytes) + " bytes");
+                }
+                if (eol == std::string_view::npos) continue;
+                parser.parse(carry);
+                carry.clear();
+                start = eol + 1;
+            }
+            while (true) {
+                const std::size_t eol = data.find('\n', start);
+                if (eol == std::string_view::npos) break;
+                parser.parse(data.substr(start, eol - start));
+                start = eol + 1;
+            }
+            carry.assign(data.substr(start));
+            if (carry.size() > limits.max_line_bytes) {
+                ++stats.lines;
+                parser.fail("line is longer than " + std::to_string(limits.max_line_bytes) + " bytes");
+            }
+        }
+    }
+    if (!parser.saw_data()) throw config_error(path, 0, "holds no prefixes");
+    return stats;
+}
+
+}  // namespace registry_redirector

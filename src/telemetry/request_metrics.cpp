@@ -1,0 +1,137 @@
+#include "registry_redirector/telemetry/request_metrics.hpp"
+
+#include <limits>
+#include <stdexcept>
+
+namespace registry_redirector {
+
+void thread_request_counters::observe_duration(std::chrono::nanoseconds d, std::uint64_t requests) noexcept {
+    const double seconds = std::chrono::duration<double>(d).count();
+    std::size_t i = 0;
+    while (i < duration_buckets_seconds.size() && seconds > duration_buckets_seconds[i]) ++i;
+    bump(buckets_[i], requests);
+    bump(duration_sum_ns_, static_cast<std::uint64_t>(d.count()) * requests);
+}
+
+request_metrics::request_metrics(unsigned threads) {
+    for (unsigned i = 0; i < threads; ++i) threads_.push_back(std::make_unique<thread_request_counters>());
+}
+
+std::uint16_t request_metrics::slot_for(const std::string& provider) {
+    std::lock_guard lock(names_mutex_);
+    for (std::size_t i = 0; i < names_.size(); ++i)
+        if (names_[i] == provider) return static_cast<std::uint16_t>(i);
+    if (names_.size() >= thread_request_counters::max_providers)
+        throw std::length_error("more than 256 distinct provider names since start-up");
+    names_.push_back(provider);
+    return static_cast<std::uint16_t>(names_.size() - 1);
+}
+
+std::string request_metrics::name_of(std::uint16_t slot) const {
+    std::lock_guard lock(names_mutex_);
+    return slot < names_.size() ? names_[slot] : std::string("none");
+}
+
+namespace {
+
+prometheus::ClientMetric with_labels(std::vector<prometheus::ClientMetric::Label> labels) {
+    prometheus::ClientMetric m;
+    m.label = std::move(labels);
+    return m;
+}
+
+prometheus::MetricFamily family(const char* name, const char* help, prometheus::MetricType type) {
+    prometheus::MetricFamily f;
+    f.name = name;
+    f.help = help;
+    f.type = type;
+    return f;
+}
+
+}  // namespace
+
+std::vector<prometheus::MetricFamily> request_metrics::Collect() const {
+    std::vector<std::string> names;
+    {
+        std::lock_guard lock(names_mutex_);
+        names = names_;
+    }
+    auto sum = [&](auto&& pick) {
+        std::uint64_t total = 0;
+        for (const auto& t : threads_) total += pick(*t).load(std::memory_order_relaxed);
+        return static_cast<double>(total);
+    };
+
+    auto requests = family("registry_redirector_requests_total",
+                           "Requests answered, by the provider whose host was chosen, route and status code.",
+                           prometheus::MetricType::Counter);
+    for (std::size_t slot = 0; slot < names.size(); ++slot) {
+        for (int r = 0; r < 2; ++r) {
+            auto m = with_labels({{"code", "302"}, {"provider", names[slot]}, {"route", r == 0 ? "registry" : "artifacts"}});
+            m.counter.value = sum([&](const thread_request_counters& t) -> const auto& { return t.redirects_[slot][r]; });
+            requests.metric.push_back(std::move(m));
+        }
+    }
+    for (std::size_t s = 0; s < status_code_count; ++s) {
+        const auto status = static_cast<status_code>(s);
+        if (status == status_code::found_302) continue;
+        auto m = with_labels({{"code", std::to_string(to_number(status))}, {"provider", "none"}, {"route", "rejected"}});
+        m.counter.value = sum([&](const thread_request_counters& t) -> const auto& { return t.rejected_[s]; });
+        requests.metric.push_back(std::move(m));
+    }
+
+    auto sources = family("registry_redirector_client_ip_total",
+                          "Requests by where the client address came from.", prometheus::MetricType::Counter);
+    for (std::size_t s = 0; s < client_ip_source_count; ++s) {
+        auto m = with_labels({{"source", to_label(static_cast<client_ip_source>(s))}});
+        m.counter.value = sum([&](const thread_request_counters& t) -> const auto& { return t.sources_[s]; });
+        sources.metric.push_back(std::move(m));
+    }
+
+    auto duration = family("registry_redirector_request_duration_seconds",
+                           "Time from reading a request to writing its response.",
+                           prometheus::MetricType::Histogram);
+    prometheus::ClientMetric h;
+    std::uint64_t cumulative = 0;
+    for (std::size_t b = 0; b <= duration_buckets_seconds.size(); ++b) {
+        cumulative += static_cast<std::uint64_t>(
+            sum([&](const thread_request_counters& t) -> const auto& { return t.buckets_[b]; }));
+        prometheus::ClientMetric::Bucket bucket;
+        bucket.cumulative_count = cumulative;
+        bucket.upper_bound = b < duration_buckets_seconds.size() ? duration_buckets_seconds[b]
+                                                                 : std::numeric_limits<double>::infinity();
+        h.histogram.bucket.push_back(bucket);
+    }
+    h.histogram.sample_count = cumulative;
+    h.histogram.sample_sum =
+        sum([](const thread_request_counters& t) -> const auto& { return t.duration_sum_ns_; }) / 1e9;
+    duration.metric.push_back(std::move(h));
+
+    std::vector<prometheus::MetricFamily> out{std::move(requests), std::move(sources), std::move(duration)};
+    auto single = [&](const char* name, const char* help, prometheus::MetricType type, double value) {
+        auto f = family(name, help, type);
+        f.metric.push_back({});
+        (type == prometheus::MetricType::Gauge ? f.metric.back().gauge.value : f.metric.back().counter.value) = value;
+        out.push_back(std::move(f));
+    };
+    auto value = [](const auto& atomic) { return static_cast<double>(atomic.load(std::memory_order_relaxed)); };
+    single("registry_redirector_connections", "Open client connections on the redirect port.",
+           prometheus::MetricType::Gauge, value(connections_open));
+    single("registry_redirector_connections_rejected_total",
+           "Connections closed at accept because max_connections was reached.", prometheus::MetricType::Counter,
+           value(connections_rejected));
+    single("registry_redirector_connection_timeouts_total",
+           "Connections closed because a header, idle or write deadline passed.", prometheus::MetricType::Counter,
+           value(connection_timeouts));
+    single("registry_redirector_accept_errors_total",
+           "Failed accept() calls (e.g. EMFILE); the listener backs off and retries.", prometheus::MetricType::Counter,
+           value(accept_errors));
+    single("registry_redirector_access_log_dropped_total", "Access log records dropped because the writer fell behind.",
+           prometheus::MetricType::Counter, value(access_log_dropped));
+    single("registry_redirector_proxy_protocol_rejected_total",
+           "Connections closed for a missing, malformed or untrusted PROXY protocol header.",
+           prometheus::MetricType::Counter, value(proxy_protocol_rejected));
+    return out;
+}
+
+}  // namespace registry_redirector

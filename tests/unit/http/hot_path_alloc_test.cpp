@@ -1,0 +1,101 @@
+// Proves the claim "no allocation per request once warm": global operator
+// new is counted while a real http_server answers keep-alive requests from a
+// client that itself never allocates (raw sockets, stack buffers).
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "registry_redirector/http/http_server.hpp"
+
+namespace {
+std::atomic<std::uint64_t> allocations{0};
+}
+
+void* operator new(std::size_t n) {
+    allocations.fetch_add(1, std::memory_order_relaxed);
+    if (void* p = std::malloc(n ? n : 1)) return p;
+    throw std::bad_alloc();
+}
+void* operator new[](std::size_t n) { return ::operator new(n); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+
+namespace registry_redirector {
+namespace {
+
+/// One request/response on an open socket, without touching the heap.
+bool round_trip(int fd, const char* request, std::size_t length) {
+    if (::send(fd, request, length, MSG_NOSIGNAL) != static_cast<ssize_t>(length)) return false;
+    char buffer[2048];
+    std::size_t have = 0;
+    while (have < sizeof buffer) {
+        const auto n = ::recv(fd, buffer + have, sizeof buffer - have, 0);
+        if (n <= 0) return false;
+        have += static_cast<std::size_t>(n);
+        for (std::size_t i = 3; i < have; ++i)
+            if (std::memcmp(buffer + i - 3, "\r\n\r\n", 4) == 0) return std::memcmp(buffer, "HTTP/1.1 302", 12) == 0;
+    }
+    return false;
+}
+
+TEST(HotPathTest, NoAllocationPerRequestOnceWarm) {
+    provider_config google;
+    google.name = "google";
+    google.redirects_to = redirect_target{"k8s.gcr.io", "kubernetes-release.storage.googleapis.com"};
+    google.asns = {64500};
+    provider_config cloud = google;
+    cloud.name = "bigcloud";
+    cloud.redirects_to = redirect_target{"reg.bigcloud.example", "art.bigcloud.example"};
+    cloud.asns = {64501};
+    origin_table origins;
+    origins.v4.push_back({0xCB007100u, 24, 64501});
+    serving_store store;
+    store.publish(std::make_shared<const serving_snapshot>(serving_snapshot{
+        build_routing_table({cloud, google}, "google", origins),
+        client_ip_policy{trusted_proxy_set({parse_ip_prefix("127.0.0.0/8").prefix})}, {0, 1}, 1}));
+    request_metrics metrics(1);
+    http_server server({"127.0.0.1", 0}, 1, connection_limits{}, store, metrics);
+    server.start();
+
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(server.port());
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
+    static constexpr char registry[] =
+        "GET /v2/pause/manifests/3.9 HTTP/1.1\r\nHost: r\r\nX-Real-Ip: 203.0.113.9\r\nUser-Agent: t\r\n\r\n";
+    static constexpr char artifacts[] =
+        "GET /release/v1.31.0/bin/linux/amd64/kubectl?x=1 HTTP/1.1\r\nHost: r\r\nX-Real-Ip: 2001:db8::1\r\n\r\n";
+    for (int i = 0; i < 200; ++i) {  // warm up: buffers, handler memory, date cache
+        ASSERT_TRUE(round_trip(fd, registry, sizeof registry - 1));
+        ASSERT_TRUE(round_trip(fd, artifacts, sizeof artifacts - 1));
+    }
+    const std::uint64_t before = allocations.load();
+    constexpr int requests = 2000;
+    for (int i = 0; i < requests / 2; ++i) {
+        ASSERT_TRUE(round_trip(fd, registry, sizeof registry - 1));
+        ASSERT_TRUE(round_trip(fd, artifacts, sizeof artifacts - 1));
+    }
+    const std::uint64_t during = allocations.load() - before;
+    ::close(fd);
+    server.stop();
+    std::printf("%llu allocations while answering %d requests\n", static_cast<unsigned long long>(during), requests);
+    // The 250 ms deadline sweep may run a few times in the window; that is
+    // per thread and time, not per request.
+    EXPECT_LE(during, 16u) << during << " allocations for " << requests << " requests";
+}
+
+}  // namespace
+}  // namespace registry_redirector
