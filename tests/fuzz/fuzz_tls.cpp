@@ -1,7 +1,8 @@
 // libFuzzer target: hostile bytes on the HTTPS port, through the real
 // session loop (src/http/http_server.cpp: PROXY preamble, the first-byte
 // check, the buffered handshake, HTTP over TLS, the deadlines) of a real
-// http_server on loopback, with a certificate made once at start-up.
+// http_server on loopback, with a self-signed certificate made once at
+// start-up.
 //
 // Input layout: [0] bit 0: the listener that takes an optional PROXY header
 // (from 127.0.0.1, trusted); then the bytes the client sends, after which it
@@ -11,9 +12,6 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -21,49 +19,18 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 
 #include "registry_redirector/http/http_server.hpp"
 #include "registry_redirector/http/tls_context.hpp"
 #include "registry_redirector/routing/routing_table.hpp"
 #include "fuzz_check.hpp"
+#include "../support/self_signed.hpp"
 
 using namespace registry_redirector;
 
 namespace {
-
-/// A self-signed P-256 certificate for "fuzz.test", written to a temporary
-/// folder (nothing committed).
-tls_config make_certificate() {
-    EVP_PKEY* key = EVP_EC_gen("P-256");
-    X509* x = X509_new();
-    X509_set_version(x, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-    X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-    X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-    X509_set_pubkey(x, key);
-    X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
-                               reinterpret_cast<const unsigned char*>("fuzz.test"), -1, -1, 0);
-    X509_set_issuer_name(x, X509_get_subject_name(x));
-    X509_sign(x, key, EVP_sha256());
-    const auto dir = std::filesystem::temp_directory_path() / ("redirector-fuzz-tls-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
-    tls_config c;
-    c.certificate = (dir / "tls.crt").string();
-    c.private_key = (dir / "tls.key").string();
-    FILE* f = std::fopen(c.certificate.c_str(), "w");
-    PEM_write_X509(f, x);
-    std::fclose(f);
-    f = std::fopen(c.private_key.c_str(), "w");
-    PEM_write_PrivateKey(f, key, nullptr, nullptr, 0, nullptr, nullptr);
-    std::fclose(f);
-    X509_free(x);
-    EVP_PKEY_free(key);
-    return c;
-}
 
 struct fixture {
     fixture() {
@@ -76,9 +43,13 @@ struct fixture {
         store.publish(std::make_shared<const serving_snapshot>(serving_snapshot{
             build_routing_table({google}, "google", origins),
             client_ip_policy{trusted_proxy_set({parse_ip_prefix("127.0.0.0/8").prefix})}, {0}, 1}));
-        const tls_config files = make_certificate();
+        const auto dir = std::filesystem::temp_directory_path() / ("redirector-fuzz-tls-" + std::to_string(::getpid()));
+        const auto pem = testing::write_self_signed(dir, "fuzz.test");
+        tls_config files;
+        files.certificate = pem.certificate;
+        files.private_key = pem.key;
         contexts.publish(tls_context::load(files, "fuzz.yaml"));
-        std::filesystem::remove_all(std::filesystem::path(files.certificate).parent_path());
+        std::filesystem::remove_all(dir);
         connection_limits limits;
         limits.header_timeout = std::chrono::milliseconds(1000);
         limits.write_timeout = std::chrono::milliseconds(1000);

@@ -77,6 +77,44 @@ protected:
     unsigned short tls_port_ = 0;
 };
 
+TEST_F(TlsTest, CheckPrintsTheCertificateAndRejectsBrokenPairs) {
+    const std::string cfg = config();
+    auto r = run_binary({"check", "--config", cfg});
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    for (const std::string& part : std::vector<std::string>{"subject CN=registry.test", "names   DNS:registry.test, IP:127.0.0.1",
+                                                            "serial  " + first_.serial, "the key matches", "days left)", "OK"})
+        EXPECT_NE(r.output.find(part), std::string::npos) << part << "\n" << r.output;
+
+    const pem_pair other = ca_.issue(server_name, {"DNS:" + server_name}, 77);
+    write_file(dir_ / "tls/tls.key", other.key);
+    r = run_binary({"check", "--config", cfg});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.output.find("tls/tls.key: private key does not match the certificate"), std::string::npos) << r.output;
+    // serve refuses to start with it, naming the file.
+    r = run_binary({"serve", "--config", cfg, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.output.find("tls/tls.key: private key does not match the certificate"), std::string::npos) << r.output;
+
+    write_file(dir_ / "tls/tls.key", "-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n");
+    r = run_binary({"check", "--config", cfg});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.output.find("tls/tls.key: no usable PEM private key"), std::string::npos) << r.output;
+    fs::remove(dir_ / "tls/tls.crt");
+    r = run_binary({"check", "--config", cfg});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.output.find("tls/tls.crt: cannot open"), std::string::npos) << r.output;
+    write_file(dir_ / "tls/tls.crt", first_.certificate);
+    write_file(dir_ / "tls/tls.key", first_.key);
+    write_file(dir_ / "tls/ticket.key", "short");
+    r = run_binary({"check", "--config", config("  session_ticket_key_file: tls/ticket.key\n", false)});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.output.find("tls/ticket.key: a session ticket key file holds exactly 80 bytes"), std::string::npos)
+        << r.output;
+    r = run_binary({"check", "--config", config("  ciphers: NOT-A-CIPHER\n", false)});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.output.find("r.yaml: tls.ciphers \"NOT-A-CIPHER\" selects no cipher"), std::string::npos) << r.output;
+}
+
 TEST_F(TlsTest, HttpsRedirectsKeepAliveHeadHttp10AndPipelining) {
     server_process server(config());
     ASSERT_TRUE(server.wait_ready()) << server.output();
