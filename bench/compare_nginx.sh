@@ -458,7 +458,7 @@ tls() {
             local port
             [ "$side" = ours ] && port=$(ours_tls_port 1) || port=$(nginx_tls_port 1)
             echo "$r $side $(timeout 60 openssl s_time -connect "127.0.0.1:$port" -new -time "${STIME_DUR:-5}" -www /v2/ 2>/dev/null \
-                | awk '/real seconds/ {if ($5 > 0) printf "%.1f", $1 / $5}')" | tee -a "$OUT/tls-s_time.txt"
+                | awk '/real seconds/ {if ($4 > 0) printf "%.1f", $1 / $4}')" | tee -a "$OUT/tls-s_time.txt"
         done
     done
     curl -s "http://127.0.0.1:$(ours_admin "$slot")/metrics" | grep '^registry_redirector_tls_handshakes_total' \
