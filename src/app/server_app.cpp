@@ -300,8 +300,12 @@ private:
         config_.log_level = r.config.log_level;
         config_.shutdown_delay = r.config.shutdown_delay;
         config_.shutdown_timeout = r.config.shutdown_timeout;
-        config_.tls = r.config.tls;
-        if (r.tls) publish_tls(std::move(r.tls));
+        // TLS files reload for the listener this process runs; adding or
+        // removing tls_listen needs a restart (reported above).
+        if (config_.tls_listen && r.tls) {
+            config_.tls = r.config.tls;
+            publish_tls(std::move(r.tls));
+        }
 
         const auto& providers = r.snapshot->routes.providers();
         for (auto* child : prefix_children_) prefix_gauges_.Remove(child);
