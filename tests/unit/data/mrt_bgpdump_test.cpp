@@ -119,6 +119,8 @@ struct sample {
     std::uint64_t records;  ///< complete MRT records, from the fixtures' README
 };
 
+void PrintTo(const sample& s, std::ostream* os) { *os << s.file; }
+
 class MrtBgpdumpTest : public ::testing::TestWithParam<sample> {};
 
 TEST_P(MrtBgpdumpTest, RowsEqualBgpdumps) {
