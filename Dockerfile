@@ -28,8 +28,11 @@ COPY . .
 # "unit" (default, a few seconds), "all" (adds the integration tests, which
 # start the binary on loopback inside the build container) or "none".
 ARG RUN_TESTS=unit
+# The git commit (the context has no .git): registry_redirector_build_info and
+# --version report it. scripts/container-smoke.sh passes it.
+ARG REVISION=unknown
 RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release \
-      -DREDIRECTOR_BUILD_BENCH=OFF \
+      -DREDIRECTOR_BUILD_BENCH=OFF -DREDIRECTOR_REVISION="$REVISION" \
       -DREDIRECTOR_BUILD_TESTS=$([ "$RUN_TESTS" = none ] && echo OFF || echo ON) \
  && cmake --build build -j"$(nproc)" \
  && case "$RUN_TESTS" in \
