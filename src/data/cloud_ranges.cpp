@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <map>
 
-#include "registry_redirector/data/compressed_file.hpp"
+#include "registry_redirector/data/byte_source.hpp"
 #include "registry_redirector/data/config_error.hpp"
 
 namespace registry_redirector {
@@ -201,7 +201,21 @@ cloud_ranges parse_cloud_ranges(const std::string& name, std::string_view text, 
 }
 
 cloud_ranges load_cloud_ranges(const std::string& path, cloud_format format, const cloud_range_limits& limits) {
-    return parse_cloud_ranges(path, read_plain_or_gzip(path, limits.max_bytes), format, limits);
+    // Plain, gzip or bzip2, detected by content (byte_source).
+    const auto source = byte_source::open(path);
+    std::string text;
+    constexpr std::size_t chunk = 1 << 16;
+    while (true) {
+        const std::size_t at = text.size();
+        text.resize(at + chunk);
+        const std::size_t n = source->read(text.data() + at, chunk);
+        text.resize(at + n);
+        if (text.size() > limits.max_bytes)
+            throw config_error(path, 0, "content is larger than " + std::to_string(limits.max_bytes >> 20) + " MiB");
+        if (n == 0) break;
+    }
+    if (source->truncated()) throw config_error(path, 0, "truncated: " + *source->truncated());
+    return parse_cloud_ranges(path, text, format, limits);
 }
 
 }  // namespace registry_redirector

@@ -1,7 +1,7 @@
 #pragma once
 /// The clouds' published IP range files, as (prefix, region) pairs:
 /// AWS ip-ranges.json, Google Cloud cloud.json and Azure Service Tags.
-/// Read with Boost.JSON; plain or gzip.
+/// Read with Boost.JSON; plain, gzip or bzip2.
 
 #include <cstdint>
 #include <string>
@@ -43,7 +43,7 @@ struct cloud_range_limits {
 /// A-Z a-z 0-9 - _ .
 bool is_valid_region_label(std::string_view label) noexcept;
 
-/// Reads one file (plain or gzip). Throws config_error naming the file and,
+/// Reads one file (plain, gzip or bzip2, by content). Throws config_error naming the file and,
 /// for a bad entry, its JSON path (e.g. "prefixes[12].ip_prefix") and why.
 cloud_ranges load_cloud_ranges(const std::string& path, cloud_format format, const cloud_range_limits& limits = {});
 
