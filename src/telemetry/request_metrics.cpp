@@ -112,7 +112,7 @@ std::vector<prometheus::MetricFamily> request_metrics::Collect() const {
     }
 
     auto duration = family("registry_redirector_request_duration_seconds",
-                           "Time from reading a request to writing its response.",
+                           "Server time per request: from the read that completed it to the send() of its response.",
                            prometheus::MetricType::Histogram);
     prometheus::ClientMetric h;
     std::uint64_t cumulative = 0;
