@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "registry_redirector/http/buffer_pool.hpp"
+#include "registry_redirector/http/listener.hpp"
 #include "registry_redirector/http/slab_arena.hpp"
 #include "registry_redirector/http/request_handler.hpp"
 #include "registry_redirector/http/proxy_protocol.hpp"
@@ -577,12 +578,7 @@ struct http_server::impl {
         : limits(limits_in), metrics(metrics_in), accept_context(1), acceptor(accept_context), backoff(accept_context) {
         for (unsigned i = 0; i < thread_count; ++i)
             workers.push_back(std::make_unique<worker>(i, store, metrics.thread(i), metrics, limits, log, proxy));
-        const tcp::endpoint endpoint(asio::ip::make_address(listen.host), listen.port);
-        acceptor.open(endpoint.protocol());
-        acceptor.set_option(asio::socket_base::reuse_address(true));
-        if (endpoint.address().is_v6()) acceptor.set_option(asio::ip::v6_only(false));  // [::] takes IPv4 too
-        acceptor.bind(endpoint);
-        acceptor.listen(asio::socket_base::max_listen_connections);
+        open_listener(acceptor, listen, "redirect port");
     }
 
     void do_accept() {
