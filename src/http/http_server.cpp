@@ -506,6 +506,9 @@ void worker::sweep() {
         // later, from their handlers, so the list stays valid here.
         for (session* s = sessions; s != nullptr; s = s->next())
             if (s->deadline() < now) s->expire();
+        // Take a newly published snapshot now rather than at the next
+        // request, so an idle thread does not keep the old table alive.
+        reader.get();
         if (++sweeps_since_trim == sweeps_per_trim) {
             sweeps_since_trim = 0;
             trim_memory();

@@ -167,5 +167,40 @@ TEST(IdleMemoryTest, AnIdleKeepAliveConnectionHoldsNoRequestBuffer) {
     server.stop();
 }
 
+TEST(IdleMemoryTest, AnIdleServerLetsGoOfTheOldTableAfterAReload) {
+    // After a reload the I/O threads must drop the old snapshot even when no
+    // request comes, or its memory (a whole routing table) stays resident.
+    provider_config google;
+    google.name = "google";
+    google.redirects_to = redirect_target{"k8s.gcr.io", "kubernetes-release.storage.googleapis.com"};
+    google.asns = {64500};
+    auto make = [&](std::uint64_t generation) {
+        return std::make_shared<const serving_snapshot>(
+            serving_snapshot{build_routing_table({google}, "google", origin_table{}), client_ip_policy{}, {0}, generation});
+    };
+    serving_store store;
+    auto first = make(1);
+    const std::weak_ptr<const serving_snapshot> old = first;
+    store.publish(std::move(first));
+    request_metrics metrics(2);
+    http_server server({"127.0.0.1", 0}, 2, connection_limits{}, store, metrics);
+    server.start();
+    static constexpr char request[] = "GET /v2/ HTTP/1.1\r\nHost: r\r\n\r\n";
+    for (int i = 0; i < 4; ++i) {  // reach both threads (least-loaded placement)
+        const int fd = connect_to(server.port());
+        ASSERT_GE(fd, 0);
+        ASSERT_TRUE(round_trip(fd, request, sizeof request - 1));
+        ::close(fd);
+    }
+    store.publish(make(2));  // a reload; then no more requests
+    bool released = false;
+    for (int i = 0; i < 500 && !released; ++i) {  // 5 s at most; the sweep runs every 250 ms
+        released = old.expired();
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_TRUE(released);
+    server.stop();
+}
+
 }  // namespace
 }  // namespace registry_redirector
