@@ -297,7 +297,7 @@ TEST_F(ServerTest, AdminEndpoints) {
                              "registry_redirector_request_duration_seconds_bucket",
                              "registry_redirector_client_ip_total{source=\"x_real_ip\"}",
                              "registry_redirector_prefixes{family=\"ipv4\",provider=\"bigcloud\"} 1",
-                             "registry_redirector_build_info{version="})
+                             "registry_redirector_build_info{revision="})
         EXPECT_NE(r->body.find(name), std::string::npos) << name;
     // The redirect port serves no admin paths.
     const auto redirect = http_get(server_->port(), "/metrics");
