@@ -23,6 +23,7 @@
 #include "registry_redirector/data/config_error.hpp"
 #include "registry_redirector/app/config_watcher.hpp"
 #include "registry_redirector/http/http_server.hpp"
+#include "registry_redirector/data/mrt_resolve.hpp"
 #include "registry_redirector/data/prefix_table.hpp"
 #include "registry_redirector/telemetry/process_metrics.hpp"
 #include "registry_redirector/telemetry/request_metrics.hpp"
@@ -69,6 +70,7 @@ struct load_result {
     std::string summary;
     std::string error;
     bool unchanged = false;
+    std::vector<prefix_file_stats> prefix_stats;  ///< per prefixes: entry (data_time for freshness)
 };
 
 load_result load_everything(const std::string& config_path, const serve_overrides& overrides,
@@ -108,14 +110,18 @@ load_result load_everything(const std::string& config_path, const serve_override
             bool sorted = false;
             {
                 provider_row_filter filter(r.providers, options.clouds);
-                for (const auto& f : r.config.prefix_files) load_prefix_file(f, filter);
+                // A text table, or an MRT dump resolved with the config's mrt: thresholds.
+                for (const auto& f : r.config.prefix_files)
+                    r.prefix_stats.push_back(load_prefix_source(f, filter, r.config.mrt));
                 rows_read = filter.received;
                 sorted = filter.sorted();
                 if (sorted) origins = filter.finish();
             }
             if (!sorted) {
                 spdlog::info("prefix tables are not sorted by prefix: loading them whole (more memory while loading)");
-                for (const auto& f : r.config.prefix_files) load_prefix_file(f, origins);
+                r.prefix_stats.clear();
+                for (const auto& f : r.config.prefix_files)
+                    r.prefix_stats.push_back(load_prefix_source(f, origins, r.config.mrt));
             }
         } catch (...) {
             fingerprint.wait();  // it reads r's members
