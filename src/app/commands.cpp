@@ -21,6 +21,7 @@
 #include "registry_redirector/data/mrt_resolve.hpp"
 #include "registry_redirector/data/prefix_table.hpp"
 #include "registry_redirector/routing/routing_table.hpp"
+#include "registry_redirector/routing/table_diff.hpp"
 #include "registry_redirector/app/build_revision.hpp"
 #include "registry_redirector/app/server_app.hpp"
 #include "registry_redirector/http/tls_context.hpp"
@@ -40,6 +41,8 @@ Usage:
   registry-redirector reduce --config FILE --source TABLE --out FILE.gz [--source-date DATE]
   registry-redirector resolve --rib FILE... [--updates FILE...] --out TABLE.gz
                              [--min-peers N] [--keep-long] [--allow-truncated] [--config FILE]
+  registry-redirector diff   --config FILE OLD_TABLE NEW_TABLE [--json]
+  registry-redirector diff   --old-config FILE --new-config FILE [--json]
   registry-redirector --help | --version
 
 Commands:
@@ -61,17 +64,23 @@ Commands:
           --config, only the rows that can matter for it (as reduce). The
           output is replaced atomically; a truncated dump is an error unless
           --allow-truncated.
+  diff    What a new table (or config) changes: per provider, prefixes and
+          addresses (/24 and /48 equivalents) gained and lost, the largest
+          moves first, totals; text or --json. Exit 0 when every address is
+          answered as before, 1 when some address changes provider, 2 on error.
 
 LEVEL is trace, debug, info, warn, error, critical or off.
 )";
 
 struct arguments {
     std::string command;
-    std::optional<std::string> config, listen, tls_listen, admin_listen, threads, log_level, source, source_date, out, min_peers;
+    std::optional<std::string> config, listen, tls_listen, admin_listen, threads, log_level, source, source_date, out, min_peers,
+        old_config, new_config;
     std::vector<std::string> positional;
     std::vector<std::string> ribs, updates;  ///< several after one flag, or the flag repeated
     bool keep_long = false;
     bool allow_truncated = false;
+    bool json = false;
 };
 
 struct usage_error : std::runtime_error {
@@ -88,11 +97,13 @@ arguments parse_arguments(int argc, char** argv) {
         {"--admin-listen", &arguments::admin_listen}, {"--threads", &arguments::threads},
         {"--log-level", &arguments::log_level},   {"--source", &arguments::source},
         {"--source-date", &arguments::source_date}, {"--out", &arguments::out},
-        {"--min-peers", &arguments::min_peers}};
+        {"--min-peers", &arguments::min_peers},   {"--old-config", &arguments::old_config},
+        {"--new-config", &arguments::new_config}};
     const std::map<std::string, std::vector<std::string> arguments::*> lists{{"--rib", &arguments::ribs},
                                                                              {"--updates", &arguments::updates}};
     const std::map<std::string, bool arguments::*> flags{{"--keep-long", &arguments::keep_long},
-                                                         {"--allow-truncated", &arguments::allow_truncated}};
+                                                         {"--allow-truncated", &arguments::allow_truncated},
+                                                         {"--json", &arguments::json}};
     for (int i = 2; i < argc; ++i) {
         std::string arg = argv[i];
         if (arg.rfind("--", 0) != 0) {
@@ -125,6 +136,13 @@ arguments parse_arguments(int argc, char** argv) {
         }
         a.*(it->second) = *value;
     }
+    if (a.command == "diff" && a.old_config && a.new_config) {
+        if (a.config || !a.positional.empty())
+            throw usage_error("diff takes either --config FILE OLD NEW or --old-config FILE --new-config FILE");
+        return a;
+    }
+    if (a.command == "diff" && (a.positional.size() != 2 || a.old_config || a.new_config))
+        throw usage_error("diff takes either --config FILE OLD NEW or --old-config FILE --new-config FILE");
     if (!a.config && a.command != "resolve") throw usage_error(a.command + " needs --config FILE");
     return a;
 }
@@ -337,6 +355,32 @@ int run_resolve(const arguments& args) {
     return 0;
 }
 
+diff_side load_side(const server_config& config, const std::vector<std::string>& tables) {
+    diff_side side;
+    side.providers = load_providers(config.providers_dir);
+    side.default_provider = config.default_provider;
+    for (const auto& t : tables) load_prefix_source(t, side.origins, config.mrt);
+    return side;
+}
+
+int run_diff(const arguments& args) {
+    diff_side before, after;
+    if (args.old_config) {
+        const server_config old_config = load_server_config(*args.old_config);
+        const server_config new_config = load_server_config(*args.new_config);
+        before = load_side(old_config, old_config.prefix_files);
+        after = load_side(new_config, new_config.prefix_files);
+    } else {
+        const server_config config = load_server_config(*args.config);
+        before = load_side(config, {args.positional[0]});
+        after = load_side(config, {args.positional[1]});
+    }
+    const table_diff d = diff_tables(before, after);
+    const std::string text = args.json ? diff_json(d) : diff_text(d);
+    std::fputs(text.c_str(), stdout);
+    return d.answers_changed ? 1 : 0;
+}
+
 int run_serve(const arguments& args) {
     serve_overrides overrides;
     try {
@@ -376,8 +420,11 @@ int run_cli(int argc, char** argv) {
         std::printf("registry-redirector %s (revision %s)\n", REDIRECTOR_VERSION, REDIRECTOR_REVISION);
         return 0;
     }
+    // diff's exit status is for CI: 0 same answers, 1 changed, 2 any error.
+    const bool diff = argc >= 2 && std::string(argv[1]) == "diff";
     try {
         const arguments args = parse_arguments(argc, argv);
+        if (args.command == "diff") return run_diff(args);
         if (args.command == "serve") return run_serve(args);
         if (args.command == "check") return run_check(args);
         if (args.command == "lookup") return run_lookup(args);
@@ -389,10 +436,10 @@ int run_cli(int argc, char** argv) {
         return 2;
     } catch (const config_error& e) {
         std::fprintf(stderr, "error: %s\n", e.what());
-        return 1;
+        return diff ? 2 : 1;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "error: %s\n", e.what());
-        return 1;
+        return diff ? 2 : 1;
     }
 }
 

@@ -127,5 +127,31 @@ TEST(MrtCliTest, ServerAcceptsAnMrtDumpAsPrefixes) {
         << lookup.output;
 }
 
+TEST(MrtCliTest, DiffExitStatusGatesCi) {
+    scratch s;
+    fs::create_directories(s.dir / "asns");
+    std::ofstream(s.dir / "asns/amazon.yaml") << "name: amazon\nredirectsTo:\n  registry: r.amazon.example\n"
+                                                 "  artifacts: a.amazon.example\nasns: [16509]\n";
+    std::ofstream(s.dir / "asns/google.yaml") << "name: google\nredirectsTo:\n  registry: r.google.example\n"
+                                                 "  artifacts: a.google.example\nasns: [15169]\n";
+    std::ofstream(s.dir / "old.tsv") << "1.0.0.0/24\t16509\n9.9.9.0/24\t64500\n";
+    std::ofstream(s.dir / "same.tsv") << "1.0.0.0/24\t16509\n";  // rows differ, answers do not
+    std::ofstream(s.dir / "new.tsv") << "1.0.0.0/24\t15169\n";
+    std::ofstream(s.dir / "r.yaml") << "providers_dir: asns\nprefixes: [old.tsv]\n";
+    std::ofstream(s.dir / "r2.yaml") << "providers_dir: asns\nprefixes: [new.tsv]\n";
+    const auto config = (s.dir / "r.yaml").string();
+    const auto same = run_binary({"diff", "--config", config, (s.dir / "old.tsv").string(), (s.dir / "same.tsv").string()});
+    EXPECT_EQ(same.exit_code, 0) << same.output;
+    const auto changed = run_binary({"diff", "--config", config, (s.dir / "old.tsv").string(), (s.dir / "new.tsv").string()});
+    EXPECT_EQ(changed.exit_code, 1) << changed.output;
+    EXPECT_NE(changed.output.find("1.0.0.0/24 (AS16509) -> 1.0.0.0/24 (AS15169): amazon -> google, 1 /24s"), std::string::npos)
+        << changed.output;
+    const auto json = run_binary({"diff", "--old-config", config, "--new-config", (s.dir / "r2.yaml").string(), "--json"});
+    EXPECT_EQ(json.exit_code, 1) << json.output;
+    EXPECT_EQ(json.output.rfind("{\"answers_changed\":true", 0), 0u) << json.output;
+    EXPECT_EQ(run_binary({"diff", "--config", config, (s.dir / "old.tsv").string(), (s.dir / "none.tsv").string()}).exit_code, 2);
+    EXPECT_EQ(run_binary({"diff", "--config", config, (s.dir / "old.tsv").string()}).exit_code, 2);
+}
+
 }  // namespace
 }  // namespace registry_redirector::testing
