@@ -123,15 +123,37 @@ public:
 
     bool saw_data() const noexcept { return format_.has_value(); }
 
-    /// "# data time: 2014-05-23T06:00:00Z (1400824800)": the seconds in
-    /// parentheses become stats.data_time (the freshness metric).
+    /// "# data time: 2014-05-23T06:00:00Z (1400824800)" (resolve) or
+    /// "# source date: 2026-06-19" (reduce): stats.data_time, for the
+    /// freshness metric. Other comments are ignored.
     void read_data_time(std::string_view comment) {
-        constexpr std::string_view key = "# data time:";
-        if (comment.substr(0, key.size()) != key) return;
-        const std::size_t open = comment.rfind('(');
-        const std::size_t close = comment.rfind(')');
-        if (open == std::string_view::npos || close == std::string_view::npos || close < open) return;
-        if (const auto v = parse_asn(comment.substr(open + 1, close - open - 1))) stats_.data_time = *v;
+        constexpr std::string_view time_key = "# data time:";
+        constexpr std::string_view date_key = "# source date:";
+        if (comment.substr(0, time_key.size()) == time_key) {
+            const std::size_t open = comment.rfind('(');
+            const std::size_t close = comment.rfind(')');
+            if (open == std::string_view::npos || close == std::string_view::npos || close < open) return;
+            if (const auto v = parse_asn(comment.substr(open + 1, close - open - 1))) stats_.data_time = *v;
+        } else if (comment.substr(0, date_key.size()) == date_key && stats_.data_time == 0) {
+            std::string_view d = comment.substr(date_key.size());
+            while (!d.empty() && is_blank(d.front())) d.remove_prefix(1);
+            while (!d.empty() && is_blank(d.back())) d.remove_suffix(1);
+            if (d.size() != 10 || d[4] != '-' || d[7] != '-') return;
+            const auto y = parse_asn(d.substr(0, 4)), m = parse_asn(d.substr(5, 2)), day = parse_asn(d.substr(8, 2));
+            if (!y || !m || !day || *y < 1970 || *m < 1 || *m > 12 || *day < 1 || *day > 31) return;
+            stats_.data_time = static_cast<std::uint32_t>(days_from_civil(*y, *m, *day) * 86400);
+        }
+    }
+
+    /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+    /// days_from_civil algorithm).
+    static std::int64_t days_from_civil(std::int64_t y, std::int64_t m, std::int64_t d) noexcept {
+        y -= m <= 2;
+        const std::int64_t era = y / 400;
+        const std::int64_t yoe = y - era * 400;
+        const std::int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+        const std::int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        return era * 146097 + doe - 719468;
     }
 
     [[noreturn]] void fail(const std::string& reason) const {

@@ -120,6 +120,12 @@ TEST(MrtCliTest, ServerAcceptsAnMrtDumpAsPrefixes) {
         ASSERT_TRUE(r) << x.ip;
         EXPECT_EQ(r->header("location"), x.location) << x.ip;
     }
+    // Freshness: the dump time, labelled with the file name.
+    const auto metrics = http_get(server.admin_port(), "/metrics", "");
+    ASSERT_TRUE(metrics);
+    EXPECT_NE(metrics->body.find("registry_redirector_prefix_data_timestamp_seconds{source=\"rib.bin\"} 1700000000"),
+              std::string::npos)
+        << metrics->body.substr(0, 2000);
     // min_peers 1 keeps the one-session route.
     std::ofstream(s.dir / "r1.yaml") << "providers_dir: asns\nprefixes: [rib.bin]\nmrt: {min_peers: 1}\n";
     const auto lookup = run_binary({"lookup", "--config", (s.dir / "r1.yaml").string(), "1.0.5.1"});
