@@ -384,6 +384,9 @@ private:
         last_success_.SetToCurrentTime();
         if (!initial) reload_success_.Increment();
         const std::vector<std::string> warnings = r.snapshot->routes.warnings();
+        // Watch the (possibly new) folders before the table goes live, so a
+        // change written the moment /readyz turns 200 is not missed.
+        update_watches();
         store_.publish(std::move(r.snapshot));
         malloc_trim(0);  // return the parse buffers: steady-state RSS is the table
         // The I/O threads drop the old table at their next deadline sweep
