@@ -363,9 +363,23 @@ TEST_F(HostileTest, BrokenConfigsAtReloadKeepTheOldTable) {
         EXPECT_TRUE(seen) << c.name << "\n" << server.output();
         EXPECT_NE(server.output().find(c.expected), std::string::npos) << c.name;
         EXPECT_EQ(location(http_get(server.port(), "/v2/", "X-Real-Ip: 203.0.113.9\r\n")), to_bigcloud) << c.name;
-        // Put everything back before the next case.
+        // Put everything back before the next case, and wait until a load
+        // has seen the restored files (they equal what is serving: "inputs
+        // unchanged"), so the next case's write cannot fold into it on a
+        // loaded machine.
+        auto count_unchanged = [&] {
+            const std::string out = server.output();
+            std::size_t n = 0;
+            for (auto at = out.find("nothing to do"); at != std::string::npos; at = out.find("nothing to do", at + 1)) ++n;
+            return n;
+        };
+        const std::size_t unchanged_before = count_unchanged();
         if (saved[c.file].empty()) fs::remove(dir_ / c.file); else write(c.file, saved[c.file]);
-        std::this_thread::sleep_for(700ms);  // let the watcher's own reload of the restore settle
+        server.send_signal(SIGHUP);
+        const auto restored_by = std::chrono::steady_clock::now() + 10s;
+        while (count_unchanged() == unchanged_before && std::chrono::steady_clock::now() < restored_by)
+            std::this_thread::sleep_for(10ms);
+        std::this_thread::sleep_for(700ms);  // and let the watcher's own reload of the restore settle
     }
     EXPECT_EQ(server.stop(SIGTERM), 0);
 }
