@@ -134,6 +134,10 @@ void write_response(const response_plan& plan, const request_view& request, std:
         out += "Location: https://";
         out += plan.host;
         out += plan.target;
+        if (!plan.request_id.empty()) {  // location_request_id: join the mirror's logs with ours
+            out += plan.target.find('?') == std::string_view::npos ? "?rid=" : "&rid=";
+            out += plan.request_id;
+        }
         out += "\r\nContent-Length: 0\r\n";
     } else {
         const std::string_view body = error_body(plan.status);

@@ -22,6 +22,8 @@ struct request_view {
     bool has_body = false;    ///< Content-Length > 0 or Transfer-Encoding
     proxy_header_lines proxy;     ///< X-Real-Ip, X-Forwarded-For, Forwarded
     std::string_view user_agent;  ///< for the access log only
+    header_lines traceparent;     ///< W3C Trace Context, for tracing only
+    header_lines tracestate;
 };
 
 struct response_plan {
@@ -33,6 +35,7 @@ struct response_plan {
     std::string_view host;   ///< for 302: registry or artifacts host
     std::string_view target; ///< for 302: the path and query appended to the host
     bool close = false;      ///< send Connection: close and close after writing
+    std::string_view request_id;  ///< for 302, when set: appended to the Location as rid=<id>
 };
 
 /// The decision. `snapshot` is null until the first routing table loads
