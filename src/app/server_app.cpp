@@ -236,7 +236,9 @@ public:
         for (const auto& w : otel_warnings) spdlog::warn("otel: {}", w);
         if (otel_.enabled) {
             exporter_ = std::make_unique<otlp_exporter>(
-                otel_, threads_, [this](std::uint16_t slot) { return metrics_.name_of(slot); },
+                otel_, threads_,
+                span_names{[this](std::uint16_t slot) { return metrics_.name_of(slot); },
+                           [this](std::uint16_t slot) { return metrics_.mirror_name_of(slot); }},
                 config_.access_log_ipv4_prefix, config_.access_log_ipv6_prefix, metrics_.otel, otlp_exporter::options{});
         }
     }

@@ -768,6 +768,7 @@ void worker::record_span(const request_trace& trace, const response_plan& plan, 
     s->client = plan.client;
     s->status = static_cast<std::uint16_t>(to_number(plan.status));
     s->provider_slot = is_redirect(plan.status) && snapshot ? snapshot->metric_slots[plan.provider] : 0xffff;
+    s->mirror_slot = snapshot && plan.mirror < snapshot->mirror_slots.size() ? snapshot->mirror_slots[plan.mirror] : 0xffff;
     s->route = static_cast<std::uint8_t>(plan.kind);
     s->http_minor = request.version == 10 ? 0 : 1;
     const std::size_t method_length = std::min(request.method.size(), span_record::max_method);

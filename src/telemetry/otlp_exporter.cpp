@@ -73,8 +73,7 @@ bool wait_for(int fd, short events, steady::time_point deadline) {
 }  // namespace
 
 std::string encode_otlp_json(const std::vector<span_record>& spans, const attribute_list& resource,
-                             const std::function<std::string(std::uint16_t)>& provider, std::uint8_t ipv4_prefix,
-                             std::uint8_t ipv6_prefix) {
+                             const span_names& names, std::uint8_t ipv4_prefix, std::uint8_t ipv6_prefix) {
     std::string out;
     out.reserve(512 + spans.size() * 700);
     out += "{\"resourceSpans\":[{\"resource\":{\"attributes\":[";
@@ -123,7 +122,9 @@ std::string encode_otlp_json(const std::vector<span_record>& spans, const attrib
         append_anonymised_client(client, s.client, ipv4_prefix, ipv6_prefix);
         append_string_attribute(out, "client.address", client, a);
         append_string_attribute(out, "registry_redirector.provider",
-                                s.provider_slot == 0xffff ? std::string("none") : provider(s.provider_slot), a);
+                                s.provider_slot == 0xffff ? std::string("none") : names.provider(s.provider_slot), a);
+        if (s.mirror_slot != 0xffff && names.mirror)
+            append_string_attribute(out, "registry_redirector.mirror", names.mirror(s.mirror_slot), a);
         append_string_attribute(out, "registry_redirector.route", to_label(static_cast<route>(s.route)), a);
         out += "],\"status\":{";
         // Server spans: 5xx is an error, 4xx is the client's (semantic conventions).
@@ -151,11 +152,10 @@ std::string gzip_compress(const std::string& data) {
     return out;
 }
 
-otlp_exporter::otlp_exporter(otel_settings settings, unsigned threads,
-                             std::function<std::string(std::uint16_t)> provider_names, std::uint8_t ipv4_prefix,
+otlp_exporter::otlp_exporter(otel_settings settings, unsigned threads, span_names names, std::uint8_t ipv4_prefix,
                              std::uint8_t ipv6_prefix, otel_counters& counters, options opts)
     : settings_(std::move(settings)),
-      names_(std::move(provider_names)),
+      names_(std::move(names)),
       ipv4_prefix_(ipv4_prefix),
       ipv6_prefix_(ipv6_prefix),
       counters_(counters),

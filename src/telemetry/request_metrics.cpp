@@ -65,6 +65,11 @@ std::string request_metrics::name_of(std::uint16_t slot) const {
     return slot < names_.size() ? names_[slot] : std::string("none");
 }
 
+std::string request_metrics::mirror_name_of(std::uint16_t slot) const {
+    std::lock_guard lock(names_mutex_);
+    return slot < mirror_names_.size() ? mirror_names_[slot] : std::string("none");
+}
+
 namespace {
 
 prometheus::ClientMetric with_labels(std::vector<prometheus::ClientMetric::Label> labels) {

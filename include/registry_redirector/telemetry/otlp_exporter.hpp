@@ -41,6 +41,7 @@ struct span_record {
     ip_address client;
     std::uint16_t status = 0;
     std::uint16_t provider_slot = 0xffff;
+    std::uint16_t mirror_slot = 0xffff;  ///< 0xffff: no mirror chosen
     std::uint8_t route = 0;          ///< as enum route
     std::uint8_t http_minor = 1;     ///< HTTP/1.x
     std::uint8_t method_length = 0;
@@ -54,11 +55,16 @@ struct span_record {
 using span_ring = spsc_ring<span_record>;
 
 
-/// Encodes one ExportTraceServiceRequest in OTLP/JSON. `provider` names a
-/// metric slot; client addresses are cut to the given prefix lengths.
+/// Names of the metric slots a span_record holds.
+struct span_names {
+    std::function<std::string(std::uint16_t)> provider;
+    std::function<std::string(std::uint16_t)> mirror;
+};
+
+/// Encodes one ExportTraceServiceRequest in OTLP/JSON. Client addresses are
+/// cut to the given prefix lengths.
 std::string encode_otlp_json(const std::vector<span_record>& spans, const attribute_list& resource,
-                             const std::function<std::string(std::uint16_t)>& provider, std::uint8_t ipv4_prefix,
-                             std::uint8_t ipv6_prefix);
+                             const span_names& names, std::uint8_t ipv4_prefix, std::uint8_t ipv6_prefix);
 
 /// gzip (RFC 1952) of `data`.
 std::string gzip_compress(const std::string& data);
@@ -74,7 +80,7 @@ public:
         std::chrono::milliseconds timeout{5000};           ///< per POST: connect, send and answer
     };
 
-    otlp_exporter(otel_settings settings, unsigned threads, std::function<std::string(std::uint16_t)> provider_names,
+    otlp_exporter(otel_settings settings, unsigned threads, span_names names,
                   std::uint8_t ipv4_prefix, std::uint8_t ipv6_prefix, otel_counters& counters, options opts);
     ~otlp_exporter();
 
@@ -93,7 +99,7 @@ private:
     bool post(const std::vector<span_record>& batch, std::chrono::milliseconds timeout);
 
     otel_settings settings_;
-    std::function<std::string(std::uint16_t)> names_;
+    span_names names_;
     std::uint8_t ipv4_prefix_;
     std::uint8_t ipv6_prefix_;
     otel_counters& counters_;

@@ -118,6 +118,8 @@ public:
 
     /// The provider name of a slot (for the access log writer).
     std::string name_of(std::uint16_t slot) const;
+    /// The mirror name of a mirror slot (for the span exporter); "none" if unknown.
+    std::string mirror_name_of(std::uint16_t slot) const;
 
     std::atomic<std::int64_t> connections_open{0};
     std::atomic<std::uint64_t> connections_rejected{0};   ///< over max_connections

@@ -147,7 +147,7 @@ TEST(HotPathTest, NoAllocationPerRequestWithTracingOn) {
     // The exporter thread is not started: its batches allocate, and they
     // are off the I/O thread. Every request is sampled, so the ring fills
     // (2,048 spans) and the rest takes the drop path: both are covered.
-    otlp_exporter exporter(settings, 1, [](std::uint16_t) { return std::string("p"); }, 24, 48, metrics.otel,
+    otlp_exporter exporter(settings, 1, span_names{[](std::uint16_t) { return std::string("p"); }, {}}, 24, 48, metrics.otel,
                            otlp_exporter::options{});
     server.set_tracing({&exporter, trace_sampler(sampler_kind::always_on, 1), true});
     server.start();

@@ -131,6 +131,7 @@ TEST(OtlpExporterTest, EncodesOneServerSpanAsOtlpJson) {
     s.client = *parse_ip_address("198.51.100.77");
     s.status = 302;
     s.provider_slot = 3;
+    s.mirror_slot = 5;
     s.route = static_cast<std::uint8_t>(route::registry);
     std::memcpy(s.method, "GET", 3);
     s.method_length = 3;
@@ -139,7 +140,9 @@ TEST(OtlpExporterTest, EncodesOneServerSpanAsOtlpJson) {
     std::memcpy(s.tracestate, "rojo=1", 6);
     s.tracestate_length = 6;
     const std::string json = encode_otlp_json({s}, {{"service.name", "svc"}, {"k8s.pod.name", "p"}},
-                                              [](std::uint16_t slot) { return slot == 3 ? "amazon" : "?"; }, 24, 48);
+                                              span_names{[](std::uint16_t slot) { return slot == 3 ? "amazon" : "?"; },
+                                                         [](std::uint16_t slot) { return slot == 5 ? "ecr-eu" : "?"; }},
+                                              24, 48);
     // Through gzip and back, then parsed as JSON: what a collector does.
     const auto doc = boost::json::parse(gunzip(gzip_compress(json))).as_object();
     const auto& rs = doc.at("resourceSpans").as_array().at(0).as_object();
@@ -168,6 +171,7 @@ TEST(OtlpExporterTest, EncodesOneServerSpanAsOtlpJson) {
     EXPECT_EQ(attributes["client.address"], "198.51.100.0/24");
     EXPECT_EQ(attributes["registry_redirector.provider"], "amazon");
     EXPECT_EQ(attributes["registry_redirector.route"], "registry");
+    EXPECT_EQ(attributes["registry_redirector.mirror"], "ecr-eu");
 }
 
 }  // namespace
