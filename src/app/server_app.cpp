@@ -12,6 +12,7 @@
 #include <boost/asio.hpp>
 
 #include <atomic>
+#include <cstdlib>
 #include <future>
 #include <filesystem>
 #include <fstream>
@@ -41,6 +42,8 @@ using steady = std::chrono::steady_clock;
 
 constexpr auto reload_debounce = std::chrono::milliseconds(500);
 constexpr auto drain_poll = std::chrono::milliseconds(50);
+/// At shutdown, queued spans get this long to reach the collector.
+constexpr auto otel_flush_bound = std::chrono::milliseconds(3000);
 
 void hash_file(sha256& h, const std::string& path) {
     std::ifstream in(path, std::ios::binary);
@@ -183,6 +186,12 @@ std::vector<std::string> restart_only_changes(const server_config& running, cons
     if (running.access_log != next.access_log || running.access_log_ipv4_prefix != next.access_log_ipv4_prefix ||
         running.access_log_ipv6_prefix != next.access_log_ipv6_prefix)
         changed.push_back("access_log");
+    const auto& o = running.otel;
+    const auto& n = next.otel;
+    if (o.endpoint != n.endpoint || o.service_name != n.service_name || o.sampler != n.sampler ||
+        o.sample_ratio != n.sample_ratio || o.resource_attributes != n.resource_attributes)
+        changed.push_back("otel");
+    if (running.location_request_id != next.location_request_id) changed.push_back("location_request_id");
     return changed;
 }
 
@@ -233,6 +242,16 @@ public:
                 config_.access_log, config_.access_log_ipv4_prefix, config_.access_log_ipv6_prefix, threads_,
                 [this](std::uint16_t slot) { return metrics_.name_of(slot); }, metrics_.access_log_dropped);
         }
+        std::vector<std::string> otel_warnings;
+        otel_ = resolve_otel(config_.otel, [](const char* name) { return std::getenv(name); }, otel_warnings);
+        for (const auto& w : otel_warnings) spdlog::warn("otel: {}", w);
+        if (otel_.enabled) {
+            exporter_ = std::make_unique<otlp_exporter>(
+                otel_, threads_,
+                span_names{[this](std::uint16_t slot) { return metrics_.name_of(slot); },
+                           [this](std::uint16_t slot) { return metrics_.mirror_name_of(slot); }},
+                config_.access_log_ipv4_prefix, config_.access_log_ipv6_prefix, metrics_.otel, otlp_exporter::options{});
+        }
     }
 
     int run() {
@@ -251,6 +270,17 @@ public:
                                                   [this] { return metrics_text(); }});
         server_ = &server;
         if (access_log_) access_log_->start();
+        if (exporter_ || config_.location_request_id) {
+            server.set_tracing({exporter_.get(),
+                                exporter_ ? trace_sampler(otel_.sampler, otel_.sample_ratio)
+                                          : trace_sampler(sampler_kind::always_off, 0),
+                                config_.location_request_id});
+        }
+        if (exporter_) {
+            exporter_->start();
+            spdlog::info("tracing: spans to {} (service.name {}, sampler {} ratio {})", otel_.traces_url_text,
+                         otel_.service_name, to_label(otel_.sampler), otel_.sample_ratio);
+        }
         server.start();
         admin.start();
         std::string where;
@@ -274,6 +304,7 @@ public:
         admin.stop();
         server_ = nullptr;
         if (access_log_) access_log_->stop();
+        if (exporter_) exporter_->stop(otel_flush_bound);
         spdlog::info("stopped");
         return exit_code_;
     }
@@ -525,6 +556,8 @@ private:
     prometheus::Family<prometheus::Gauge>& data_time_gauges_;
     std::vector<prometheus::Gauge*> data_time_children_;
     std::unique_ptr<access_log> access_log_;
+    otel_settings otel_;
+    std::unique_ptr<otlp_exporter> exporter_;
     serving_store store_;
     tls_context_store tls_store_;
 

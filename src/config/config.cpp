@@ -400,7 +400,7 @@ server_config parse_server_config(const std::string& path, const std::string& te
                    "default_provider", "trusted_proxies", "limits", "shutdown_delay", "shutdown_timeout",
                    "access_log", "access_log_ipv4_prefix_length", "access_log_ipv6_prefix_length",
                    "client_ip_headers", "trusted_hops", "proxy_protocol", "tls_listen", "tls", "cloud_ranges",
-                   "routes", "explain_header", "mrt"});
+                   "routes", "explain_header", "mrt", "otel", "location_request_id"});
 
     auto endpoint = [&](const char* key, endpoint_config& out) {
         if (const auto n = root[key]) {
@@ -467,6 +467,46 @@ server_config parse_server_config(const std::string& path, const std::string& te
             c.client_ip_headers.push_back(h);
         }
     }
+    if (const auto n = root["otel"]) {
+        f.require_map(n, "otel", {"endpoint", "service_name", "sampler", "sample_ratio", "resource_attributes"});
+        if (const auto v = n["endpoint"]) {
+            const std::string url = f.scalar(v, "otel.endpoint");
+            try {
+                parse_http_url(url);
+            } catch (const std::invalid_argument& e) {
+                f.fail(v, std::string("otel.endpoint ") + e.what());
+            }
+            c.otel.endpoint = url;
+        }
+        if (const auto v = n["service_name"]) {
+            c.otel.service_name = f.scalar(v, "otel.service_name");
+            if (c.otel.service_name->empty()) f.fail(v, "otel.service_name must not be empty");
+        }
+        if (const auto v = n["sampler"]) {
+            const std::string name = f.scalar(v, "otel.sampler");
+            c.otel.sampler = parse_sampler_kind(name);
+            if (!c.otel.sampler)
+                f.fail(v, "otel.sampler \"" + name + "\" is not one of always_on, always_off, traceidratio, "
+                          "parentbased_always_on, parentbased_always_off, parentbased_traceidratio");
+        }
+        if (const auto v = n["sample_ratio"]) {
+            const std::string ratio = f.scalar(v, "otel.sample_ratio");
+            double r = -1;
+            const auto [end, ec] = std::from_chars(ratio.data(), ratio.data() + ratio.size(), r);
+            if (ec != std::errc() || end != ratio.data() + ratio.size() || !(r >= 0 && r <= 1))
+                f.fail(v, "otel.sample_ratio must be a number from 0 to 1, got \"" + ratio + "\"");
+            c.otel.sample_ratio = r;
+        }
+        if (const auto v = n["resource_attributes"]) {
+            if (!v.IsMap()) f.fail(v, "otel.resource_attributes must be a mapping of key -> string");
+            for (const auto& kv : v) {
+                const std::string key = f.scalar(kv.first, "a key of otel.resource_attributes");
+                if (key.empty()) f.fail(kv.first, "otel.resource_attributes keys must not be empty");
+                c.otel.resource_attributes.emplace_back(key, f.scalar(kv.second, "otel.resource_attributes." + key));
+            }
+        }
+    }
+    if (const auto n = root["location_request_id"]) c.location_request_id = f.boolean(n, "location_request_id");
     if (const auto n = root["trusted_hops"]) c.trusted_hops = static_cast<unsigned>(f.integer(n, "trusted_hops", 1, 16));
     if (const auto n = root["proxy_protocol"]) {
         const std::string v = f.scalar(n, "proxy_protocol");

@@ -133,6 +133,17 @@ private:
 
 class session_link;
 
+/// The trace of one request, decided before its response is written.
+struct request_trace {
+    trace_id_bytes trace_id{};
+    span_id_bytes span_id{};
+    span_id_bytes parent_id{};
+    header_lines tracestate;  // valid lines of the client's tracestate, views into the read buffer
+    bool has_trace_id = false;
+    bool has_parent = false;
+    bool recorded = false;
+};
+
 /// One I/O thread: its io_context, its sessions and its counters.
 struct worker {
     worker(unsigned index_in, const serving_store& store, thread_request_counters& counters_in,
@@ -142,7 +153,11 @@ struct worker {
           reader(store) {}
 
     void log_access(const response_plan& plan, const request_view& request, const serving_snapshot* snapshot,
-                    clock_type::time_point started) noexcept;
+                    clock_type::time_point started, const request_trace* trace = nullptr) noexcept;
+    /// Trace context, sampling and ids for one request (tracing on only).
+    request_trace begin_trace(const request_view& request) noexcept;
+    void record_span(const request_trace& trace, const response_plan& plan, const request_view& request,
+                     const serving_snapshot* snapshot, clock_type::time_point started) noexcept;
 
     // Declared before the io_context: sessions still queued in it when it is
     // destroyed unlink themselves from these in their destructors.
@@ -152,6 +167,8 @@ struct worker {
     const connection_limits& limits;
     access_log* access;
     proxy_protocol_mode proxy_protocol;
+    std::optional<http_tracing> tracing;  // set before start(); read only on this thread
+    trace_id_generator ids;
     session_link* sessions = nullptr;  // intrusive list, touched only on this thread
     std::atomic<std::size_t> session_count{0};
     bool draining = false;        // only on this thread
@@ -507,9 +524,16 @@ private:
             if (draining_ || worker_.draining ||
                 (limits.max_requests_per_connection && requests_ >= limits.max_requests_per_connection))
                 plan.close = true;
+            const request_trace trace = worker_.tracing ? worker_.begin_trace(request) : request_trace{};
+            char request_id[32];
+            if (trace.has_trace_id && worker_.tracing->location_request_id) {
+                to_hex(trace.trace_id.data(), trace.trace_id.size(), request_id);
+                plan.request_id = {request_id, sizeof request_id};
+            }
             write_response(plan, request, worker_.date.get(), buffers_->out);
             count(plan, snapshot);
-            if (worker_.access) worker_.log_access(plan, request, snapshot, batch_started_);
+            if (trace.recorded) worker_.record_span(trace, plan, request, snapshot, batch_started_);
+            if (worker_.access) worker_.log_access(plan, request, snapshot, batch_started_, &trace);
             ++answered;
             if (plan.close) {
                 close_after_write_ = true;
@@ -692,8 +716,88 @@ void worker::trim_memory() {
 }
 
 
+request_trace worker::begin_trace(const request_view& request) noexcept {
+    request_trace t;
+    const http_tracing& cfg = *tracing;
+    // One traceparent line exactly (W3C Trace Context section 3.2); an
+    // invalid one is ignored, counted, and the request starts a new trace.
+    std::optional<trace_parent> parent;
+    if (request.traceparent.count == 1) parent = parse_traceparent(request.traceparent.values[0]);
+    if (request.traceparent.count > 0 && !parent) counters.count_invalid_trace_context(0);
+    if (parent) {
+        const unsigned lines = std::min(request.tracestate.count, header_lines::max_lines);
+        if (request.tracestate.count > header_lines::max_lines ||
+            !valid_tracestate(request.tracestate.values.data(), lines)) {
+            counters.count_invalid_trace_context(1);
+        } else {
+            t.tracestate = request.tracestate;
+        }
+    }
+    t.trace_id = parent ? parent->trace_id : ids.trace_id();
+    t.recorded = cfg.sampler.sample(parent ? &*parent : nullptr, t.trace_id);
+    // A trace id is kept when a span is recorded, the client sent one, or
+    // the Location carries it.
+    t.has_trace_id = t.recorded || parent || cfg.location_request_id;
+    if (parent) {
+        t.parent_id = parent->parent_id;
+        t.has_parent = true;
+    }
+    if (t.recorded) t.span_id = ids.span_id();
+    if (!t.has_trace_id) t.trace_id = {};
+    return t;
+}
+
+void worker::record_span(const request_trace& trace, const response_plan& plan, const request_view& request,
+                         const serving_snapshot* snapshot, clock_type::time_point started) noexcept {
+    otlp_exporter& exporter = *tracing->exporter;
+    span_ring& ring = exporter.ring(index);
+    span_record* s = ring.claim();
+    if (s == nullptr) {
+        exporter.count_drop();
+        return;
+    }
+    const auto now_steady = clock_type::now();
+    const std::int64_t end = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch()).count();
+    s->trace_id = trace.trace_id;
+    s->span_id = trace.span_id;
+    s->parent_span_id = trace.has_parent ? trace.parent_id : span_id_bytes{};
+    s->flags = 1;  // sampled
+    s->end_unix_ns = end;
+    s->start_unix_ns = end - std::chrono::duration_cast<std::chrono::nanoseconds>(now_steady - started).count();
+    s->client = plan.client;
+    s->status = static_cast<std::uint16_t>(to_number(plan.status));
+    s->provider_slot = is_redirect(plan.status) && snapshot ? snapshot->metric_slots[plan.provider] : 0xffff;
+    s->mirror_slot = snapshot && plan.mirror < snapshot->mirror_slots.size() ? snapshot->mirror_slots[plan.mirror] : 0xffff;
+    s->route = static_cast<std::uint8_t>(plan.kind);
+    s->http_minor = request.version == 10 ? 0 : 1;
+    const std::size_t method_length = std::min(request.method.size(), span_record::max_method);
+    std::memcpy(s->method, request.method.data(), method_length);
+    s->method_length = static_cast<std::uint8_t>(method_length);
+    // url.path: the target without its query, cut to the record's size.
+    std::string_view path = request.target.substr(0, request.target.find('?'));
+    if (path.size() > span_record::max_path) path = path.substr(0, span_record::max_path);
+    if (!path.empty()) std::memcpy(s->path, path.data(), path.size());
+    s->path_length = static_cast<std::uint16_t>(path.size());
+    // The tracestate lines joined with ',' (one list); dropped when too long.
+    std::size_t length = 0;
+    const unsigned lines = std::min(trace.tracestate.count, header_lines::max_lines);
+    for (unsigned i = 0; i < lines; ++i) {
+        const std::string_view line = trace.tracestate.values[i];
+        if (length + line.size() + (i ? 1 : 0) > span_record::max_tracestate) {
+            length = 0;
+            break;
+        }
+        if (i) s->tracestate[length++] = ',';
+        if (!line.empty()) std::memcpy(s->tracestate + length, line.data(), line.size());
+        length += line.size();
+    }
+    s->tracestate_length = static_cast<std::uint16_t>(length);
+    ring.commit();
+}
+
 void worker::log_access(const response_plan& plan, const request_view& request, const serving_snapshot* snapshot,
-                        clock_type::time_point started) noexcept {
+                        clock_type::time_point started, const request_trace* trace) noexcept {
     access_log_ring& ring = access->ring(index);
     access_record* r = ring.claim();
     if (r == nullptr) {
@@ -709,6 +813,8 @@ void worker::log_access(const response_plan& plan, const request_view& request, 
     r->provider_slot = is_redirect(plan.status) && snapshot ? snapshot->metric_slots[plan.provider] : 0xffff;
     r->route = static_cast<std::uint8_t>(plan.kind);
     r->set(request.method, request.target, request.user_agent);
+    r->trace_id = trace && trace->has_trace_id ? trace->trace_id : trace_id_bytes{};
+    r->span_id = trace && trace->recorded ? trace->span_id : span_id_bytes{};
     ring.commit();
 }
 
@@ -875,6 +981,10 @@ unsigned short port_of(const listener* l) noexcept {
 unsigned short http_server::port() const noexcept { return port_of(impl_->plain); }
 
 unsigned short http_server::tls_port() const noexcept { return port_of(impl_->secure); }
+
+void http_server::set_tracing(const http_tracing& tracing) {
+    for (auto& w : impl_->workers) w->tracing = tracing;
+}
 
 void http_server::start() {
     for (auto& w : impl_->workers) {

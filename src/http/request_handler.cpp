@@ -174,7 +174,12 @@ void write_response(const response_plan& plan, const request_view& request, std:
         // load and the values come from the checked target and region
         // labels, so no byte can end the line.
         out += "Location: ";
+        const std::size_t url_start = out.size();
         render_url(*plan.location, plan.values, out);
+        if (!plan.request_id.empty()) {  // location_request_id: join the mirror's logs with ours
+            out += out.find('?', url_start) == std::string::npos ? "?rid=" : "&rid=";
+            out += plan.request_id;
+        }
         out += "\r\nContent-Length: 0\r\n";
         if (plan.explain) {
             out += "X-Redirect-Reason: provider=";

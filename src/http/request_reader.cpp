@@ -68,6 +68,10 @@ private:
                 view.proxy.x_real_ip.add({value.data(), value.size()});
             else if (beast::iequals(name_text, "x-forwarded-for"))
                 view.proxy.x_forwarded_for.add({value.data(), value.size()});
+            else if (beast::iequals(name_text, "traceparent"))
+                view.traceparent.add({value.data(), value.size()});
+            else if (beast::iequals(name_text, "tracestate"))
+                view.tracestate.add({value.data(), value.size()});
         }
     }
     void on_header_impl(beast::error_code& ec) override {

@@ -20,35 +20,6 @@ void copy_field(char* dst, std::size_t cap, std::string_view src, auto& length) 
     length = static_cast<std::remove_reference_t<decltype(length)>>(n);
 }
 
-/// JSON string body: quotes, backslashes, control characters and every byte
-/// above 0x7e are escaped, so the line is valid JSON whatever a client sent.
-void append_escaped(std::string& out, std::string_view s) {
-    static constexpr char hex[] = "0123456789abcdef";
-    for (char ch : s) {
-        const auto c = static_cast<unsigned char>(ch);
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += ch;
-        } else if (c < 0x20 || c > 0x7e) {
-            out += "\\u00";
-            out += hex[c >> 4];
-            out += hex[c & 0xf];
-        } else {
-            out += ch;
-        }
-    }
-}
-
-void append_anonymised(std::string& out, const ip_address& a, std::uint8_t v4, std::uint8_t v6) {
-    if (a.family == ip_family::v4) {
-        const ip_prefix p{ip_family::v4, a.v4 & v4_mask(v4), 0, v4};
-        out += v4 == 32 ? to_string(a) : to_string(p);
-        return;
-    }
-    const ip_prefix p{ip_family::v6, 0, a.v6 & v6_mask(v6), v6};
-    out += v6 == 128 ? to_string(a) : to_string(p);
-}
-
 void append_iso_time(std::string& out, std::int64_t unix_ns) {
     const std::time_t seconds = static_cast<std::time_t>(unix_ns / 1'000'000'000);
     std::tm tm{};
@@ -68,6 +39,35 @@ void append_number(std::string& out, std::uint64_t v) {
 
 }  // namespace
 
+/// JSON string body: quotes, backslashes, control characters and every byte
+/// above 0x7e are escaped, so the line is valid JSON whatever a client sent.
+void append_json_escaped(std::string& out, std::string_view s) {
+    static constexpr char hex[] = "0123456789abcdef";
+    for (char ch : s) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += ch;
+        } else if (c < 0x20 || c > 0x7e) {
+            out += "\\u00";
+            out += hex[c >> 4];
+            out += hex[c & 0xf];
+        } else {
+            out += ch;
+        }
+    }
+}
+
+void append_anonymised_client(std::string& out, const ip_address& a, std::uint8_t v4, std::uint8_t v6) {
+    if (a.family == ip_family::v4) {
+        const ip_prefix p{ip_family::v4, a.v4 & v4_mask(v4), 0, v4};
+        out += v4 == 32 ? to_string(a) : to_string(p);
+        return;
+    }
+    const ip_prefix p{ip_family::v6, 0, a.v6 & v6_mask(v6), v6};
+    out += v6 == 128 ? to_string(a) : to_string(p);
+}
+
 void access_record::set(std::string_view method_text, std::string_view target_text,
                         std::string_view user_agent_text) noexcept {
     copy_field(method, max_method, method_text, method_length);
@@ -76,15 +76,6 @@ void access_record::set(std::string_view method_text, std::string_view target_te
     copy_field(user_agent, max_user_agent, user_agent_text, user_agent_length);
 }
 
-access_log_ring::access_log_ring(std::size_t capacity) : records_(capacity) {}
-
-access_record* access_log_ring::claim() noexcept {
-    const std::size_t head = head_.load(std::memory_order_relaxed);
-    if (head - tail_.load(std::memory_order_acquire) >= records_.size()) return nullptr;
-    return &records_[head % records_.size()];
-}
-
-void access_log_ring::commit() noexcept { head_.store(head_.load(std::memory_order_relaxed) + 1, std::memory_order_release); }
 
 // Built by appending only: at -O3, GCC 12 reports a false -Wrestrict inside
 // libstdc++ for chains of operator+ that start with a string literal, and
@@ -101,45 +92,61 @@ std::string format_access_record(const access_record& r, access_log_format forma
         out += "{\"time\":\"";
         append_iso_time(out, r.unix_ns);
         out += "\",\"client\":\"";
-        append_anonymised(out, r.client, ipv4_prefix, ipv6_prefix);
+        append_anonymised_client(out, r.client, ipv4_prefix, ipv6_prefix);
         out += "\",\"method\":\"";
-        append_escaped(out, method);
+        append_json_escaped(out, method);
         out += "\",\"target\":\"";
-        append_escaped(out, target);
+        append_json_escaped(out, target);
         out += "\"";
         if (r.target_truncated) out += ",\"target_truncated\":true";
         out += ",\"status\":";
         append_number(out, r.status);
         out += ",\"provider\":\"";
-        append_escaped(out, provider);
+        append_json_escaped(out, provider);
         out += "\",\"route\":\"";
         out += route_label;
         out += "\",\"duration_us\":";
         append_number(out, r.duration_us);
         out += ",\"user_agent\":\"";
-        append_escaped(out, agent);
-        out += "\"}";
+        append_json_escaped(out, agent);
+        out += '"';
+        if (r.trace_id != trace_id_bytes{}) {
+            out += ",\"trace_id\":\"";
+            append_hex(out, r.trace_id.data(), r.trace_id.size());
+            out += '"';
+        }
+        if (r.span_id != span_id_bytes{}) {
+            out += ",\"span_id\":\"";
+            append_hex(out, r.span_id.data(), r.span_id.size());
+            out += '"';
+        }
+        out += '}';
         return out;
     }
     // text: one space-separated line; quoted fields use the JSON escapes.
     append_iso_time(out, r.unix_ns);
     out += ' ';
-    append_anonymised(out, r.client, ipv4_prefix, ipv6_prefix);
+    append_anonymised_client(out, r.client, ipv4_prefix, ipv6_prefix);
     out += ' ';
-    append_escaped(out, method.empty() ? std::string_view("-") : method);
+    append_json_escaped(out, method.empty() ? std::string_view("-") : method);
     out += " \"";
-    append_escaped(out, target);
+    append_json_escaped(out, target);
     out += r.target_truncated ? "...\" " : "\" ";
     append_number(out, r.status);
     out += ' ';
-    append_escaped(out, provider);
+    append_json_escaped(out, provider);
     out += ' ';
     out += route_label;
     out += ' ';
     append_number(out, r.duration_us);
     out += "us \"";
-    append_escaped(out, agent);
-    out += "\"";
+    append_json_escaped(out, agent);
+    out += "\" ";
+    if (r.trace_id != trace_id_bytes{}) append_hex(out, r.trace_id.data(), r.trace_id.size());
+    else out += '-';
+    out += ' ';
+    if (r.span_id != span_id_bytes{}) append_hex(out, r.span_id.data(), r.span_id.size());
+    else out += '-';
     return out;
 }
 

@@ -65,6 +65,11 @@ std::string request_metrics::name_of(std::uint16_t slot) const {
     return slot < names_.size() ? names_[slot] : std::string("none");
 }
 
+std::string request_metrics::mirror_name_of(std::uint16_t slot) const {
+    std::lock_guard lock(names_mutex_);
+    return slot < mirror_names_.size() ? mirror_names_[slot] : std::string("none");
+}
+
 namespace {
 
 prometheus::ClientMetric with_labels(std::vector<prometheus::ClientMetric::Label> labels) {
@@ -172,8 +177,17 @@ std::vector<prometheus::MetricFamily> request_metrics::Collect() const {
         sum([](const thread_request_counters& t) -> const auto& { return t.duration_sum_ns_; }) / 1e9;
     duration.metric.push_back(std::move(h));
 
+    auto invalid = family("registry_redirector_trace_context_invalid_total",
+                          "Requests whose traceparent or tracestate header was invalid and so ignored (W3C Trace Context).",
+                          prometheus::MetricType::Counter);
+    for (int header = 0; header < 2; ++header) {
+        auto m = with_labels({{"header", header == 0 ? "traceparent" : "tracestate"}});
+        m.counter.value = sum([&](const thread_request_counters& t) -> const auto& { return t.trace_context_invalid_[header]; });
+        invalid.metric.push_back(std::move(m));
+    }
+
     std::vector<prometheus::MetricFamily> out{std::move(requests), std::move(sources), std::move(duration),
-                                              std::move(classes), std::move(per_mirror)};
+                                              std::move(classes), std::move(per_mirror), std::move(invalid)};
     auto single = [&](const char* name, const char* help, prometheus::MetricType type, double value) {
         auto f = family(name, help, type);
         f.metric.push_back({});
@@ -194,6 +208,17 @@ std::vector<prometheus::MetricFamily> request_metrics::Collect() const {
            value(accept_errors));
     single("registry_redirector_access_log_dropped_total", "Access log records dropped because the writer fell behind.",
            prometheus::MetricType::Counter, value(access_log_dropped));
+    single("registry_redirector_otel_spans_dropped_total",
+           "Spans dropped because an I/O thread's span ring was full (the exporter fell behind).",
+           prometheus::MetricType::Counter, value(otel.spans_dropped));
+    single("registry_redirector_otel_spans_exported_total", "Spans the OTLP collector accepted.",
+           prometheus::MetricType::Counter, value(otel.spans_exported));
+    single("registry_redirector_otel_spans_failed_total",
+           "Spans lost in exports that failed, or still queued when the shutdown flush bound passed.",
+           prometheus::MetricType::Counter, value(otel.spans_failed));
+    single("registry_redirector_otel_export_failures_total",
+           "OTLP export requests that failed (connect, timeout, or a non-2xx answer).", prometheus::MetricType::Counter,
+           value(otel.export_failures));
     single("registry_redirector_proxy_protocol_rejected_total",
            "Connections closed for a missing, malformed or untrusted PROXY protocol header.",
            prometheus::MetricType::Counter, value(proxy_protocol_rejected));

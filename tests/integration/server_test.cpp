@@ -4,11 +4,13 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <thread>
 
+#include "registry_redirector/app/build_revision.hpp"
 #include "server_process.hpp"
 
 namespace registry_redirector::testing {
@@ -331,11 +333,16 @@ TEST_F(ServerTest, ProcessMetricsDescribeTheServer) {
 }
 
 TEST_F(ServerTest, BuildInfoNamesTheGitRevision) {
-    std::string revision = "unknown";
-    if (FILE* git = ::popen("git -C '" SOURCE_DIR "' rev-parse --verify --quiet HEAD 2>/dev/null", "r")) {
-        char line[128] = {};
-        if (std::fgets(line, sizeof line, git) != nullptr) revision = std::string(line, std::strcspn(line, "\n"));
-        if (::pclose(git) != 0) revision = "unknown";
+    // The revision this build recorded (the header the binary was compiled
+    // with) must be a real commit of this checkout: git's HEAD may have moved
+    // since the build, so it is not compared with HEAD.
+    const std::string revision = REDIRECTOR_REVISION;
+    if (fs::exists(fs::path(SOURCE_DIR) / ".git")) {
+        ASSERT_EQ(revision.size(), 40u) << revision;
+        const std::string cmd = "git -C '" SOURCE_DIR "' cat-file -e " + revision + "^{commit} 2>/dev/null";
+        EXPECT_EQ(std::system(cmd.c_str()), 0) << revision << " is not a commit of " << SOURCE_DIR;
+    } else {
+        EXPECT_EQ(revision, "unknown");
     }
     const auto r = http_get(server_->admin_port(), "/metrics");
     ASSERT_TRUE(r);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "registry_redirector/config/client_ip_policy.hpp"
+#include "registry_redirector/config/otel_config.hpp"
 #include "registry_redirector/config/url_template.hpp"
 #include "registry_redirector/data/cloud_ranges.hpp"
 #include "registry_redirector/data/mrt_resolve.hpp"
@@ -130,6 +131,8 @@ struct server_config {
     std::vector<cloud_range_source> cloud_ranges;
     std::optional<route_config> routes;  ///< absent: registry/artifacts by path, as always
     bool explain_header = false;         ///< X-Redirect-Reason on every redirect
+    otel_file_config otel;             ///< the `otel:` section (see otel_config.hpp)
+    bool location_request_id = false;  ///< append rid=<trace id> to each Location
 };
 
 struct redirect_target {

@@ -8,6 +8,8 @@
 #include <optional>
 
 #include "registry_redirector/telemetry/access_log.hpp"
+#include "registry_redirector/telemetry/otlp_exporter.hpp"
+#include "registry_redirector/telemetry/trace_context.hpp"
 #include "registry_redirector/config/config.hpp"
 #include "registry_redirector/telemetry/request_metrics.hpp"
 #include "registry_redirector/routing/serving_snapshot.hpp"
@@ -23,6 +25,13 @@ using serving_store = snapshot_store<serving_snapshot>;
 struct https_listener {
     endpoint_config endpoint;
     const tls_context_store& contexts;
+};
+
+/// Tracing on the redirect listener (see otlp_exporter).
+struct http_tracing {
+    otlp_exporter* exporter = nullptr;  ///< must outlive the server
+    trace_sampler sampler{sampler_kind::always_off, 0};
+    bool location_request_id = false;   ///< rid=<trace id> on every Location
 };
 
 /// Thread safety: start/stop from one control thread; everything else runs
@@ -48,6 +57,9 @@ public:
     /// The bound ports (useful with port 0); 0 for a listener not configured.
     unsigned short port() const noexcept;
     unsigned short tls_port() const noexcept;
+
+    /// Turns tracing (and location_request_id) on; before start() only.
+    void set_tracing(const http_tracing& tracing);
 
     /// Starts the I/O threads; returns at once.
     void start();

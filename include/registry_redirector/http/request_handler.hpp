@@ -24,6 +24,8 @@ struct request_view {
     bool has_range = false;   ///< a Range header (mirrors may refuse those)
     proxy_header_lines proxy;     ///< X-Real-Ip, X-Forwarded-For, Forwarded
     std::string_view user_agent;  ///< for the access log only
+    header_lines traceparent;     ///< W3C Trace Context, for tracing only
+    header_lines tracestate;
 };
 
 struct response_plan {
@@ -48,6 +50,7 @@ struct response_plan {
     bool explain = false;
     std::string_view reason_provider;
     std::string_view reason_mirror;
+    std::string_view request_id;  ///< for a redirect, when set: appended to the Location as rid=<id>
 };
 
 /// The decision. `snapshot` is null until the first routing table loads

@@ -18,6 +18,8 @@
 
 #include "registry_redirector/config/config.hpp"
 #include "registry_redirector/net/ip_address.hpp"
+#include "registry_redirector/telemetry/spsc_ring.hpp"
+#include "registry_redirector/telemetry/trace_context.hpp"
 
 namespace registry_redirector {
 
@@ -36,6 +38,8 @@ struct access_record {
     std::uint16_t target_length = 0;       ///< bytes kept (at most max_target)
     std::uint16_t user_agent_length = 0;
     bool target_truncated = false;
+    trace_id_bytes trace_id{};  ///< all zero: the request has no trace id
+    span_id_bytes span_id{};    ///< all zero: no span was recorded
     char method[max_method];
     char target[max_target];
     char user_agent[max_user_agent];
@@ -44,27 +48,15 @@ struct access_record {
 };
 
 /// Single producer (one I/O thread), single consumer (the writer thread).
-class access_log_ring {
-public:
-    explicit access_log_ring(std::size_t capacity);
-    /// Claims the next free slot, or nullptr when full. Fill it, then commit().
-    access_record* claim() noexcept;
-    void commit() noexcept;
-    /// Consumer side: calls f for each committed record, then frees them.
-    template <class F>
-    std::size_t drain(F&& f) {
-        const std::size_t tail = tail_.load(std::memory_order_relaxed);
-        const std::size_t head = head_.load(std::memory_order_acquire);
-        for (std::size_t i = tail; i != head; ++i) f(records_[i % records_.size()]);
-        tail_.store(head, std::memory_order_release);
-        return head - tail;
-    }
+using access_log_ring = spsc_ring<access_record>;
 
-private:
-    std::vector<access_record> records_;
-    alignas(64) std::atomic<std::size_t> head_{0};  // written by the producer
-    alignas(64) std::atomic<std::size_t> tail_{0};  // written by the consumer
-};
+/// Appends `s` as a JSON string body: quotes, backslashes, control
+/// characters and bytes above 0x7e are escaped.
+void append_json_escaped(std::string& out, std::string_view s);
+
+/// Appends the client address cut to a prefix ("198.51.100.0/24"), or whole
+/// when the length is 32 (IPv4) or 128 (IPv6).
+void append_anonymised_client(std::string& out, const ip_address& a, std::uint8_t ipv4_prefix, std::uint8_t ipv6_prefix);
 
 /// Formats one record (without the newline), anonymising the client.
 std::string format_access_record(const access_record& r, access_log_format format, std::uint8_t ipv4_prefix,

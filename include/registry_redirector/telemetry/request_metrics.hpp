@@ -45,6 +45,14 @@ enum class tls_version_label : std::uint8_t { none, tls1_2, tls1_3 };
 inline constexpr std::size_t tls_version_label_count = 3;
 const char* to_label(tls_version_label v) noexcept;
 
+/// The exporter's counters (the registry_redirector_otel_* metrics).
+struct otel_counters {
+    std::atomic<std::uint64_t> spans_dropped{0};     ///< a full ring refused them
+    std::atomic<std::uint64_t> spans_exported{0};    ///< accepted by the collector (2xx)
+    std::atomic<std::uint64_t> spans_failed{0};      ///< in batches the collector did not accept
+    std::atomic<std::uint64_t> export_failures{0};   ///< POSTs that failed (connect, timeout, non-2xx)
+};
+
 /// One I/O thread's counters. Only its own thread writes them.
 class alignas(64) thread_request_counters {
 public:
@@ -67,6 +75,8 @@ public:
     }
     void count_rejected(status_code status) noexcept { bump(rejected_[static_cast<std::size_t>(status)]); }
     void count_source(client_ip_source source) noexcept { bump(sources_[static_cast<std::size_t>(source)]); }
+    /// A traceparent (0) or tracestate (1) that was present but invalid, and so ignored.
+    void count_invalid_trace_context(int header) noexcept { bump(trace_context_invalid_[header]); }
     void observe_duration(std::chrono::nanoseconds d, std::uint64_t requests = 1) noexcept;
     void count_tls_handshake(tls_handshake_result r, tls_version_label v) noexcept {
         bump(tls_handshakes_[static_cast<std::size_t>(r)][static_cast<std::size_t>(v)]);
@@ -82,6 +92,7 @@ private:
     std::atomic<std::uint64_t> mirrors_[max_mirrors] = {};
     std::atomic<std::uint64_t> rejected_[status_code_count] = {};
     std::atomic<std::uint64_t> sources_[client_ip_source_count] = {};
+    std::atomic<std::uint64_t> trace_context_invalid_[2] = {};
     std::atomic<std::uint64_t> buckets_[duration_buckets_seconds.size() + 1] = {};
     std::atomic<std::uint64_t> duration_sum_ns_{0};
     std::atomic<std::uint64_t> tls_handshakes_[tls_handshake_result_count][tls_version_label_count] = {};
@@ -107,12 +118,15 @@ public:
 
     /// The provider name of a slot (for the access log writer).
     std::string name_of(std::uint16_t slot) const;
+    /// The mirror name of a mirror slot (for the span exporter); "none" if unknown.
+    std::string mirror_name_of(std::uint16_t slot) const;
 
     std::atomic<std::int64_t> connections_open{0};
     std::atomic<std::uint64_t> connections_rejected{0};   ///< over max_connections
     std::atomic<std::uint64_t> connection_timeouts{0};    ///< header, idle or write deadline passed
     std::atomic<std::uint64_t> accept_errors{0};
     std::atomic<std::uint64_t> access_log_dropped{0};    ///< records a full ring refused
+    otel_counters otel;                                   ///< the span exporter's
     std::atomic<std::uint64_t> proxy_protocol_rejected{0};  ///< connections closed for a missing/bad/untrusted PROXY header
     /// Trusted PROXY headers that named no IP client, so the TCP peer stood:
     /// v2 AF_UNSPEC, v2 AF_UNIX, v1 UNKNOWN (a v2 LOCAL health check is not counted).

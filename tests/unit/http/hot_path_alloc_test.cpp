@@ -136,6 +136,42 @@ TEST(HotPathTest, NoAllocationPerRequestOnceWarm) {
     EXPECT_LE(during, 16u) << during << " allocations for " << requests << " requests";
 }
 
+TEST(HotPathTest, NoAllocationPerRequestWithTracingOn) {
+    serving_store store;
+    fill_store(store);
+    request_metrics metrics(1);
+    http_server server({"127.0.0.1", 0}, 1, connection_limits{}, store, metrics);
+    otel_settings settings;
+    settings.enabled = true;
+    settings.traces_url = parse_http_url("http://127.0.0.1:9/v1/traces");
+    // The exporter thread is not started: its batches allocate, and they
+    // are off the I/O thread. Every request is sampled, so the ring fills
+    // (2,048 spans) and the rest takes the drop path: both are covered.
+    otlp_exporter exporter(settings, 1, span_names{[](std::uint16_t) { return std::string("p"); }, {}}, 24, 48, metrics.otel,
+                           otlp_exporter::options{});
+    server.set_tracing({&exporter, trace_sampler(sampler_kind::always_on, 1), true});
+    server.start();
+    const int fd = connect_to(server.port());
+    ASSERT_GE(fd, 0);
+    static constexpr char traced_registry[] =
+        "GET /v2/pause/manifests/3.9 HTTP/1.1\r\nHost: r\r\nX-Real-Ip: 203.0.113.9\r\n"
+        "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\ntracestate: rojo=1,congo=2\r\n\r\n";
+    static constexpr char traced_artifacts[] =
+        "GET /release/v1.31.0/bin/linux/amd64/kubectl?x=1 HTTP/1.1\r\nHost: r\r\nX-Real-Ip: 2001:db8::1\r\n"
+        "traceparent: 00-zz\r\n\r\n";  // invalid: a new trace, counted
+    constexpr int requests = 4000;
+    const std::uint64_t during = allocations_for(requests, [&](const char* request, std::size_t) {
+        return request == registry ? round_trip(fd, traced_registry, sizeof traced_registry - 1)
+                                   : round_trip(fd, traced_artifacts, sizeof traced_artifacts - 1);
+    });
+    ::close(fd);
+    server.stop();
+    EXPECT_GT(metrics.otel.spans_dropped.load(), 0u);  // the drop path ran too
+    std::printf("%llu allocations while answering %d traced requests\n", static_cast<unsigned long long>(during),
+                requests);
+    EXPECT_LE(during, 16u) << during << " allocations for " << requests << " requests";
+}
+
 /// One request/response over TLS; the client's memory is OpenSSL's (malloc).
 bool tls_round_trip(SSL* ssl, const char* request, std::size_t length) {
     if (SSL_write(ssl, request, static_cast<int>(length)) != static_cast<int>(length)) return false;

@@ -56,6 +56,26 @@ TEST_F(RequestHandlerTest, RedirectsExactBytes) {
               "\r\n");
 }
 
+TEST_F(RequestHandlerTest, RequestIdIsAppendedAsAQueryParameter) {
+    for (const auto& [target, location] : std::initializer_list<std::pair<std::string_view, std::string_view>>{
+             {"/v2/pause/manifests/3.9", "https://registry.bigcloud.example/v2/pause/manifests/3.9?rid=0af7651916cd43dd8448eb211c80319c"},
+             {"/v2/x?n=1", "https://registry.bigcloud.example/v2/x?n=1&rid=0af7651916cd43dd8448eb211c80319c"},
+             {"/release/stable.txt?", "https://artifacts.bigcloud.example/release/stable.txt?&rid=0af7651916cd43dd8448eb211c80319c"}}) {
+        const request_view r = get(target);
+        response_plan plan = handle_request(r, cloud_peer, snapshot_.get());
+        plan.request_id = "0af7651916cd43dd8448eb211c80319c";
+        std::string out;
+        write_response(plan, r, "Tue, 24 Nov 2026 10:00:00 GMT", out);
+        EXPECT_NE(out.find("\r\nLocation: " + std::string(location) + "\r\n"), std::string::npos) << out;
+    }
+    // Not on other answers.
+    response_plan rejected = reject(status_code::bad_request_400);
+    rejected.request_id = "0af7651916cd43dd8448eb211c80319c";
+    std::string out;
+    write_response(rejected, get("/"), "Tue, 24 Nov 2026 10:00:00 GMT", out);
+    EXPECT_EQ(out.find("rid="), std::string::npos);
+}
+
 TEST_F(RequestHandlerTest, RegistryOnlyForV2AndBelow) {
     struct c {
         const char* target;
