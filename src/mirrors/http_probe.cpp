@@ -1,23 +1,16 @@
 #include "registry_redirector/mirrors/http_probe.hpp"
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
-
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
 #include <charconv>
-#include <variant>
+
+#include "registry_redirector/mirrors/mirror_connection.hpp"
 
 namespace registry_redirector {
 
@@ -92,8 +85,6 @@ std::shared_ptr<ssl::context> make_probe_tls_context(const std::string& ca_file)
 
 namespace {
 
-using namespace asio::experimental::awaitable_operators;
-
 /// The verdict of one exchange (before redirects are considered).
 struct exchange {
     unsigned status = 0;
@@ -101,55 +92,18 @@ struct exchange {
     std::string location;
 };
 
-/// Why a TLS operation failed, in OpenSSL's words, with the certificate
-/// verification result when that is the cause.
-std::string tls_reason(const boost::system::error_code& ec, SSL* ssl_handle) {
-    std::string reason = "TLS: " + ec.message();
-    if (ssl_handle) {
-        const long verify = SSL_get_verify_result(ssl_handle);
-        if (verify != X509_V_OK) reason += " (" + std::string(X509_verify_cert_error_string(verify)) + ")";
-    }
-    return reason;
-}
-
-class probe_failure : public std::exception {
-public:
-    probe_failure(probe_outcome o, std::string why) : outcome(o), reason(std::move(why)) {}
-    const char* what() const noexcept override { return reason.c_str(); }
-    probe_outcome outcome;
-    std::string reason;
-};
-
-probe_failure classify(const boost::system::error_code& ec, const char* during, SSL* ssl_handle = nullptr) {
-    if (ec == beast::error::timeout || ec == asio::error::timed_out || ec == asio::error::operation_aborted)
-        return {probe_outcome::timeout, std::string("timeout during ") + during};
-    if (ec == asio::error::connection_refused) return {probe_outcome::refused, "connection refused"};
-    if (ec == asio::error::connection_reset || ec == asio::error::eof || ec == http::error::end_of_stream ||
-        ec == ssl::error::stream_truncated)
-        return {probe_outcome::refused, std::string("connection closed during ") + during};
-    if (ec == http::error::header_limit) return {probe_outcome::too_large, "response header too large"};
-    if (ec.category() == asio::error::get_ssl_category()) return {probe_outcome::tls, tls_reason(ec, ssl_handle)};
-    if (ec.category() == asio::error::get_netdb_category() || ec.category() == asio::error::get_addrinfo_category())
-        return {probe_outcome::dns, std::string("cannot resolve host: ") + ec.message()};
-    return {probe_outcome::error, std::string(during) + ": " + ec.message()};
-}
-
 template <class Stream>
 asio::awaitable<exchange> send_and_read(Stream& stream, beast::tcp_stream& lowest, const http_url& url,
-                                        const probe_config& config, steady::time_point deadline, SSL* ssl_handle) {
+                                        const probe_config& config, steady::time_point deadline, ssl_st* ssl_handle) {
     http::request<http::empty_body> request(config.method == probe_config::http_method::head ? http::verb::head
                                                                                              : http::verb::get,
                                             url.target, 11);
-    const bool default_port = url.port == (url.https ? 443 : 80);
-    const bool v6 = url.host.find(':') != std::string::npos;
-    std::string host = v6 ? "[" + url.host + "]" : url.host;
-    if (!default_port) host += ":" + std::to_string(url.port);
-    request.set(http::field::host, host);
+    request.set(http::field::host, host_header(url));
     request.set(http::field::user_agent, "registry-redirector-probe/" REDIRECTOR_VERSION);
     request.set(http::field::connection, "close");
     lowest.expires_at(deadline);
     auto [write_ec, written] = co_await http::async_write(stream, request, asio::as_tuple(asio::use_awaitable));
-    if (write_ec) throw classify(write_ec, "write", ssl_handle);
+    if (write_ec) throw classify_mirror_error(write_ec, "write", ssl_handle);
 
     beast::flat_buffer buffer;
     http::response_parser<http::buffer_body> parser;
@@ -158,7 +112,7 @@ asio::awaitable<exchange> send_and_read(Stream& stream, beast::tcp_stream& lowes
     if (request.method() == http::verb::head) parser.skip(true);
     auto [header_ec, header_bytes] =
         co_await http::async_read_header(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
-    if (header_ec) throw classify(header_ec, "response header", ssl_handle);
+    if (header_ec) throw classify_mirror_error(header_ec, "response header", ssl_handle);
 
     exchange result;
     const auto& response = parser.get();
@@ -180,7 +134,7 @@ asio::awaitable<exchange> send_and_read(Stream& stream, beast::tcp_stream& lowes
             parser.get().body().size = sizeof chunk;
             auto [ec, n] = co_await http::async_read_some(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
             if (ec == http::error::need_buffer) ec = {};
-            if (ec) throw classify(ec, "response body", ssl_handle);
+            if (ec) throw classify_mirror_error(ec, "response body", ssl_handle);
             read += sizeof chunk - parser.get().body().size;
         }
     }
@@ -190,44 +144,13 @@ asio::awaitable<exchange> send_and_read(Stream& stream, beast::tcp_stream& lowes
 /// One request to `url` on a new connection.
 asio::awaitable<exchange> fetch(const http_url& url, const probe_config& config, ssl::context* tls,
                                 steady::time_point deadline) {
-    auto executor = co_await asio::this_coro::executor;
-    tcp::resolver resolver(executor);
-    asio::steady_timer timer(executor, deadline);
-    auto resolved = co_await (resolver.async_resolve(url.host, std::to_string(url.port),
-                                                     asio::as_tuple(asio::use_awaitable)) ||
-                              timer.async_wait(asio::as_tuple(asio::use_awaitable)));
-    if (resolved.index() == 1) throw probe_failure(probe_outcome::timeout, "timeout during name resolution");
-    auto [resolve_ec, endpoints] = std::get<0>(resolved);
-    if (resolve_ec) throw classify(resolve_ec, "name resolution");
-
-    beast::tcp_stream plain(executor);
-    plain.expires_at(deadline);
-    auto [connect_ec, endpoint] = co_await plain.async_connect(endpoints, asio::as_tuple(asio::use_awaitable));
-    if (connect_ec) throw classify(connect_ec, "connect");
-
-    if (!url.https) {
-        auto result = co_await send_and_read(plain, plain, url, config, deadline, nullptr);
-        beast::error_code ignored;
-        plain.socket().shutdown(tcp::socket::shutdown_both, ignored);
-        co_return result;
-    }
-    beast::ssl_stream<beast::tcp_stream> stream(std::move(plain), *tls);
-    SSL* handle = stream.native_handle();
-    // SNI for names only (RFC 6066: no literal addresses), and the name or
-    // address the certificate must carry.
-    boost::system::error_code address_ec;
-    asio::ip::make_address(url.host, address_ec);
-    if (address_ec && !SSL_set_tlsext_host_name(handle, url.host.c_str()))
-        throw probe_failure(probe_outcome::tls, "TLS: cannot set SNI");
-    stream.set_verify_callback(ssl::host_name_verification(url.host));
-    beast::get_lowest_layer(stream).expires_at(deadline);
-    auto [handshake_ec] = co_await stream.async_handshake(ssl::stream_base::client, asio::as_tuple(asio::use_awaitable));
-    if (handshake_ec) throw classify(handshake_ec, "TLS handshake", handle);
-    auto result = co_await send_and_read(stream, beast::get_lowest_layer(stream), url, config, deadline, handle);
+    mirror_connection connection = co_await connect_to_mirror(url, tls, deadline);
+    auto result = co_await connection.with_stream([&](auto& stream) {
+        return send_and_read(stream, connection.lowest(), url, config, deadline, connection.ssl_handle());
+    });
     // No close_notify round trip: the verdict is in, and a mirror that does
     // not answer it must not turn a pass into a timeout.
-    beast::error_code ignored;
-    beast::get_lowest_layer(stream).socket().shutdown(tcp::socket::shutdown_both, ignored);
+    connection.close();
     co_return result;
 }
 
@@ -248,16 +171,16 @@ asio::awaitable<void> run(probe_config config, std::shared_ptr<ssl::context> tls
     probe_result result;
     try {
         auto url = parse_http_url(config.url);
-        if (!url) throw probe_failure(probe_outcome::error, "invalid probe URL");
+        if (!url) throw mirror_failure(probe_outcome::error, "invalid probe URL");
         const int max_redirects = config.follow_redirects ? 3 : 0;
         for (int hop = 0;; ++hop) {
-            if (url->https && !tls) throw probe_failure(probe_outcome::tls, "TLS: no client context");
+            if (url->https && !tls) throw mirror_failure(probe_outcome::tls, "TLS: no client context");
             const exchange answer = co_await fetch(*url, config, tls.get(), deadline);
             result.status = answer.status;
             const bool redirect = answer.status >= 300 && answer.status < 400 && answer.status != 304;
             if (redirect && hop < max_redirects && !answer.location.empty()) {
                 url = follow(*url, answer.location);
-                if (!url) throw probe_failure(probe_outcome::error, "redirect to an unusable Location");
+                if (!url) throw mirror_failure(probe_outcome::error, "redirect to an unusable Location");
                 continue;
             }
             if (answer.status == 401 && answer.bearer_challenge && !config.accepts(401)) {
@@ -273,7 +196,7 @@ asio::awaitable<void> run(probe_config config, std::shared_ptr<ssl::context> tls
             }
             break;
         }
-    } catch (const probe_failure& failure) {
+    } catch (const mirror_failure& failure) {
         result.outcome = failure.outcome;
         result.reason = failure.reason;
     } catch (const std::exception& e) {

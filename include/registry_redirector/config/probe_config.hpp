@@ -35,3 +35,18 @@ struct probe_config {
 };
 
 }  // namespace registry_redirector
+
+namespace registry_redirector {
+
+/// A mirror's blob existence check (`check_blobs`): before a blob request is
+/// sent there, a HEAD of the rendered URL must answer 200. Blobs are
+/// content-addressed, so a yes is cached for long and a no briefly.
+struct blob_check_config {
+    std::chrono::milliseconds positive_ttl{24 * 3600 * 1000};
+    std::chrono::milliseconds negative_ttl{60'000};
+    std::chrono::milliseconds timeout{1'000};
+    std::size_t max_entries = 100'000;
+    bool operator==(const blob_check_config&) const = default;
+};
+
+}  // namespace registry_redirector
