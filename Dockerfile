@@ -17,7 +17,7 @@ FROM ${BASE_IMAGE} AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       cmake ninja-build g++ \
-      libboost1.81-dev libyaml-cpp-dev libspdlog-dev libfmt-dev prometheus-cpp-dev zlib1g-dev libssl-dev \
+      libboost1.81-dev libyaml-cpp-dev libspdlog-dev libfmt-dev prometheus-cpp-dev zlib1g-dev libssl-dev libbz2-dev \
       libgtest-dev libgmock-dev libbenchmark-dev \
  && rm -rf /var/lib/apt/lists/*
 
@@ -28,8 +28,11 @@ COPY . .
 # "unit" (default, a few seconds), "all" (adds the integration tests, which
 # start the binary on loopback inside the build container) or "none".
 ARG RUN_TESTS=unit
+# The git commit (the context has no .git): registry_redirector_build_info and
+# --version report it. scripts/container-smoke.sh passes it.
+ARG REVISION=unknown
 RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release \
-      -DREDIRECTOR_BUILD_BENCH=OFF \
+      -DREDIRECTOR_BUILD_BENCH=OFF -DREDIRECTOR_REVISION="$REVISION" \
       -DREDIRECTOR_BUILD_TESTS=$([ "$RUN_TESTS" = none ] && echo OFF || echo ON) \
  && cmake --build build -j"$(nproc)" \
  && case "$RUN_TESTS" in \
@@ -48,7 +51,7 @@ FROM ${BASE_IMAGE}
 # the container, runs the probes.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libyaml-cpp0.7 libspdlog1.10 libfmt9 libprometheus-cpp-core1.0 zlib1g libssl3 libstdc++6 \
+      libyaml-cpp0.7 libspdlog1.10 libfmt9 libprometheus-cpp-core1.0 zlib1g libbz2-1.0 libssl3 libstdc++6 \
  && apt-get clean \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/apt /var/log/dpkg.log
 

@@ -227,11 +227,15 @@ check_server() {  # label, redirect port, admin port
         die "$what: /metrics has no registry_redirector_requests_total sample with a registry request counted"
     grep -q '^registry_redirector_client_ip_total{source="untrusted_header"} [1-9]' <<< "$metrics" ||
         die "$what: /metrics did not count the untrusted X-Real-Ip header"
+    grep -q "^registry_redirector_build_info{revision=\"$revision\"," <<< "$metrics" ||
+        die "$what: /metrics has no registry_redirector_build_info with revision=\"$revision\""
+    grep -q '^process_resident_memory_bytes [1-9]' <<< "$metrics" ||
+        die "$what: /metrics has no process_resident_memory_bytes"
     pid=$(listener_pid "$port")
     if [ -z "$pid" ] || [ "$(stat -c %u "/proc/$pid")" != "$RUNTIME_UID" ]; then
         die "$what: the listener on port $port does not run as UID $RUNTIME_UID"
     fi
-    log "$what: ready, /healthz 200, 302 -> $EXPECT_REGISTRY and $EXPECT_ARTIFACTS, /metrics counted, UID $RUNTIME_UID"
+    log "$what: ready, /healthz 200, 302 -> $EXPECT_REGISTRY and $EXPECT_ARTIFACTS, /metrics counted (revision $revision), UID $RUNTIME_UID"
 }
 
 stop_server() {  # label, job pid, redirect port

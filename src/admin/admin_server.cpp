@@ -6,6 +6,8 @@
 
 #include <thread>
 
+#include "registry_redirector/http/listener.hpp"
+
 namespace registry_redirector {
 
 namespace asio = boost::asio;
@@ -96,12 +98,7 @@ private:
 struct admin_server::impl {
     impl(const endpoint_config& listen, admin_handlers h)
         : handlers(std::move(h)), context(1), acceptor(context), backoff(context) {
-        const tcp::endpoint endpoint(asio::ip::make_address(listen.host), listen.port);
-        acceptor.open(endpoint.protocol());
-        acceptor.set_option(asio::socket_base::reuse_address(true));
-        if (endpoint.address().is_v6()) acceptor.set_option(asio::ip::v6_only(false));
-        acceptor.bind(endpoint);
-        acceptor.listen();
+        open_listener(acceptor, listen, "admin port");
     }
 
     void do_accept() {

@@ -18,6 +18,7 @@
 #include "registry_redirector/data/config_error.hpp"
 #include "registry_redirector/data/prefix_table.hpp"
 #include "registry_redirector/routing/routing_table.hpp"
+#include "registry_redirector/app/build_revision.hpp"
 #include "registry_redirector/app/server_app.hpp"
 
 namespace registry_redirector {
@@ -117,7 +118,10 @@ int run_check(const arguments& args) {
     for (std::size_t i = 0; i < table.providers().size(); ++i) {
         const auto& p = table.providers()[i];
         std::string asns;
-        for (auto asn : p.asns) asns += (asns.empty() ? "" : " ") + std::to_string(asn);
+        for (auto asn : p.asns) {
+            if (!asns.empty()) asns += ' ';
+            asns += std::to_string(asn);
+        }
         std::printf("  %-14s IPv4 prefixes %7s  IPv6 prefixes %7s  ", p.name.c_str(), with_commas(p.prefixes_v4).c_str(),
                     with_commas(p.prefixes_v6).c_str());
         if (p.redirects_to)
@@ -247,7 +251,7 @@ int run_cli(int argc, char** argv) {
         return 0;
     }
     if (argc >= 2 && std::string(argv[1]) == "--version") {
-        std::printf("registry-redirector %s\n", REDIRECTOR_VERSION);
+        std::printf("registry-redirector %s (revision %s)\n", REDIRECTOR_VERSION, REDIRECTOR_REVISION);
         return 0;
     }
     try {

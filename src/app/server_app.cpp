@@ -19,10 +19,12 @@
 
 #include "registry_redirector/telemetry/access_log.hpp"
 #include "registry_redirector/admin/admin_server.hpp"
+#include "registry_redirector/app/build_revision.hpp"
 #include "registry_redirector/data/config_error.hpp"
 #include "registry_redirector/app/config_watcher.hpp"
 #include "registry_redirector/http/http_server.hpp"
 #include "registry_redirector/data/prefix_table.hpp"
+#include "registry_redirector/telemetry/process_metrics.hpp"
 #include "registry_redirector/telemetry/request_metrics.hpp"
 #include "registry_redirector/routing/routing_table.hpp"
 #include "registry_redirector/data/sha256.hpp"
@@ -165,9 +167,9 @@ public:
           loader_guard_(asio::make_work_guard(loader_context_)) {
         prometheus::BuildGauge()
             .Name("registry_redirector_build_info")
-            .Help("Always 1; the version label says which build is running.")
+            .Help("Always 1; version and revision (the git commit built) say which build is running.")
             .Register(*registry_)
-            .Add({{"version", REDIRECTOR_VERSION}})
+            .Add({{"version", REDIRECTOR_VERSION}, {"revision", REDIRECTOR_REVISION}})
             .Set(1);
         if (config_.access_log != access_log_format::off) {
             access_log_ = std::make_unique<access_log>(
@@ -209,8 +211,11 @@ public:
 private:
     std::string metrics_text() {
         auto families = registry_->Collect();
-        auto more = metrics_.Collect();
-        families.insert(families.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
+        for (const prometheus::Collectable* c : {static_cast<const prometheus::Collectable*>(&metrics_),
+                                                 static_cast<const prometheus::Collectable*>(&process_metrics_)}) {
+            auto more = c->Collect();
+            families.insert(families.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
+        }
         return prometheus::TextSerializer().Serialize(families);
     }
 
@@ -288,10 +293,22 @@ private:
         info_child_->Set(1);
         last_success_.SetToCurrentTime();
         if (!initial) reload_success_.Increment();
+        const std::vector<std::string> warnings = r.snapshot->routes.warnings();
         store_.publish(std::move(r.snapshot));
         malloc_trim(0);  // return the parse buffers: steady-state RSS is the table
         spdlog::info("{} generation {} (sha256 {}): {}", initial ? "routing table ready," : "reloaded (" + reload_reason_ + "),",
                      generation_, current_sha_.substr(0, 12), r.summary);
+        log_warnings(warnings);
+    }
+
+    /// The first few warnings themselves, not just their count: an operator
+    /// reads the start-up log, not always `check`.
+    void log_warnings(const std::vector<std::string>& warnings) const {
+        constexpr std::size_t listed = 20;
+        for (std::size_t i = 0; i < warnings.size() && i < listed; ++i) spdlog::warn("config: {}", warnings[i]);
+        if (warnings.size() > listed)
+            spdlog::warn("config: and {} more: run `registry-redirector check --config {}`", warnings.size() - listed,
+                         config_.path);
     }
 
     void update_watches() {
@@ -361,6 +378,7 @@ private:
     const serve_overrides overrides_;
     const unsigned threads_;
     request_metrics metrics_;
+    process_metrics process_metrics_;
     std::shared_ptr<prometheus::Registry> registry_;
     prometheus::Family<prometheus::Counter>& reloads_;
     prometheus::Counter& reload_success_;
@@ -396,7 +414,7 @@ private:
 
 std::string with_commas(std::size_t n) {
     std::string digits = std::to_string(n);
-    for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3) digits.insert(static_cast<std::size_t>(i), ",");
+    for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3) digits.insert(static_cast<std::size_t>(i), 1, ',');
     return digits;
 }
 

@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "registry_redirector/http/listener.hpp"
 #include "registry_redirector/http/request_handler.hpp"
 #include "registry_redirector/http/proxy_protocol.hpp"
 #include "registry_redirector/http/request_reader.hpp"
@@ -124,9 +125,10 @@ public:
             return;
         }
         awaiting_proxy_header_ = worker_.proxy_protocol != proxy_protocol_mode::off;
-        // A PROXY header comes at once, with the connection.
-        deadline_ = clock_type::now() +
-                    (awaiting_proxy_header_ ? worker_.limits.header_timeout : worker_.limits.idle_timeout);
+        // Nothing received yet is an idle connection, PROXY protocol or not
+        // (balancers and clients pre-open connections). Once part of a PROXY
+        // header has arrived, header_timeout bounds the rest (on_read).
+        deadline_ = clock_type::now() + worker_.limits.idle_timeout;
         request_started_ = clock_type::now();
         do_read();
     }
@@ -207,6 +209,18 @@ private:
         if (r.source) {
             peer_ = *r.source;
             peer_source_ = client_ip_source::proxy_protocol;
+        } else {
+            // No IP client in the header: the real connection's addresses
+            // stand (proxy-protocol.txt). Count the kinds an operator would
+            // want to know about; LOCAL is the balancer's own health check.
+            using no_source = proxy_protocol_result::no_source;
+            auto& m = worker_.metrics;
+            if (r.fallback == no_source::v2_unspec)
+                m.proxy_protocol_no_address_unspec.fetch_add(1, std::memory_order_relaxed);
+            else if (r.fallback == no_source::v2_unix)
+                m.proxy_protocol_no_address_unix.fetch_add(1, std::memory_order_relaxed);
+            else if (r.fallback == no_source::v1_unknown)
+                m.proxy_protocol_no_address_unknown.fetch_add(1, std::memory_order_relaxed);
         }
         begin_ += r.consumed;
         awaiting_proxy_header_ = false;
@@ -219,10 +233,18 @@ private:
         return true;
     }
 
+    /// With `required`, the peer is a balancer that must speak the PROXY
+    /// protocol: close at once. With `optional`, whoever sent a header we do
+    /// not honour (malformed, or from an untrusted peer; v1 or v2 alike) may
+    /// be a person with curl: tell them with a 400, then close.
     bool refuse_proxy(const char* why) {
         worker_.metrics.proxy_protocol_rejected.fetch_add(1, std::memory_order_relaxed);
-        spdlog::debug("closing a connection: {}", why);
-        close_now();
+        spdlog::debug("refusing a connection: {}", why);
+        awaiting_proxy_header_ = false;
+        if (worker_.proxy_protocol == proxy_protocol_mode::optional)
+            answer_rejected(status_code::bad_request_400);
+        else
+            close_now();
         return false;
     }
 
@@ -231,7 +253,10 @@ private:
         std::size_t answered = 0;
         while (begin_ < end_ && answered < max_pipelined_batch) {
             const read_outcome got = reader_.read(buffer_.get() + begin_, end_ - begin_);
-            if (got.what == read_outcome::kind::need_more) break;
+            if (got.what == read_outcome::kind::need_more) {
+                begin_ += got.consumed;  // empty lines before a request line
+                break;
+            }
             if (got.what == read_outcome::kind::reject) {
                 answer_rejected(got.status);
                 return;
@@ -421,12 +446,7 @@ struct http_server::impl {
         : limits(limits_in), metrics(metrics_in), accept_context(1), acceptor(accept_context), backoff(accept_context) {
         for (unsigned i = 0; i < thread_count; ++i)
             workers.push_back(std::make_unique<worker>(i, store, metrics.thread(i), metrics, limits, log, proxy));
-        const tcp::endpoint endpoint(asio::ip::make_address(listen.host), listen.port);
-        acceptor.open(endpoint.protocol());
-        acceptor.set_option(asio::socket_base::reuse_address(true));
-        if (endpoint.address().is_v6()) acceptor.set_option(asio::ip::v6_only(false));  // [::] takes IPv4 too
-        acceptor.bind(endpoint);
-        acceptor.listen(asio::socket_base::max_listen_connections);
+        open_listener(acceptor, listen, "redirect port");
     }
 
     void do_accept() {

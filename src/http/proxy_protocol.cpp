@@ -44,6 +44,7 @@ proxy_protocol_result parse_v1(const char* data, std::size_t size) noexcept {
     r.consumed = end + 2;
     if (n >= 1 && fields[0] == "UNKNOWN") {
         r.what = kind::header;
+        r.fallback = proxy_protocol_result::no_source::v1_unknown;
         return r;
     }
     r.what = kind::invalid;
@@ -72,9 +73,12 @@ proxy_protocol_result parse_v2(const unsigned char* data, std::size_t size) noex
     const unsigned version = data[12] >> 4;
     const unsigned command = data[12] & 0x0f;
     const unsigned family = data[13] >> 4;
+    const unsigned transport = data[13] & 0x0f;
     const std::size_t length = static_cast<std::size_t>(data[14]) << 8 | data[15];
     r.what = kind::invalid;
-    if (version != 2 || command > 1 || 16 + length > v2_max) return r;
+    // Families above AF_UNIX and transports above DGRAM "must be rejected as
+    // invalid by receivers" (proxy-protocol.txt, section 2.2).
+    if (version != 2 || command > 1 || family > 3 || transport > 2 || 16 + length > v2_max) return r;
     if (size < 16 + length) {
         r.what = kind::need_more;
         return r;
@@ -83,6 +87,7 @@ proxy_protocol_result parse_v2(const unsigned char* data, std::size_t size) noex
     const unsigned char* a = data + 16;
     if (command == 0) {  // LOCAL: a health check from the balancer itself
         r.what = kind::header;
+        r.fallback = proxy_protocol_result::no_source::local;
         return r;
     }
     if (family == 1) {  // AF_INET: src(4) dst(4) sport(2) dport(2)
@@ -94,8 +99,14 @@ proxy_protocol_result parse_v2(const unsigned char* data, std::size_t size) noex
         unsigned char bytes[16];
         std::memcpy(bytes, a, 16);
         r.source = ip_address::from_v6_bytes(bytes);
-    } else if (family != 0) {
-        return r;  // AF_UNIX has no client address to route by
+    } else if (family == 3) {  // AF_UNIX: src(108) dst(108)
+        // No IP address to route by. A receiver that does not support a
+        // valid family falls back to UNSPEC, i.e. the real connection's
+        // addresses (section 2.2), rather than refusing the connection.
+        if (length < 216) return r;
+        r.fallback = proxy_protocol_result::no_source::v2_unix;
+    } else {  // AF_UNSPEC: the address block, if any, is ignored
+        r.fallback = proxy_protocol_result::no_source::v2_unspec;
     }
     r.what = kind::header;
     return r;

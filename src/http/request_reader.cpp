@@ -4,8 +4,12 @@
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
 
+#include <array>
 #include <cstring>
 #include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
 
 namespace registry_redirector {
 
@@ -90,28 +94,61 @@ private:
 
 status_code classify(const beast::error_code& ec) noexcept {
     if (ec == http::error::header_limit) return status_code::header_fields_too_large_431;
-    // bad_version is a malformed HTTP-version ("HTTX/1.1"): 400. A
-    // well-formed but unsupported one (HTTP/2.0) parses, and gets 505 from
-    // the handler.
+    // The version was checked before Beast saw the line (check_request_line).
     return status_code::bad_request_400;
 }
 
-/// RFC 9110 token characters: a request line starts with one.
-bool is_tchar(unsigned char c) noexcept {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-    return std::strchr("!#$%&'*+-.^_`|~", c) != nullptr && c != 0;
+/// RFC 9110 section 5.6.2 token characters (a method is a token; a request
+/// line starts with one), as a table: the request line is checked with it.
+constexpr auto tchar_table = [] {
+    std::array<bool, 256> t{};
+    for (int c = '0'; c <= '9'; ++c) t[c] = true;
+    for (int c = 'a'; c <= 'z'; ++c) t[c] = true;
+    for (int c = 'A'; c <= 'Z'; ++c) t[c] = true;
+    for (char c : std::string_view("!#$%&'*+-.^_`|~")) t[static_cast<unsigned char>(c)] = true;
+    return t;
+}();
+
+bool is_tchar(unsigned char c) noexcept { return tchar_table[c]; }
+
+/// RFC 9112 section 3: request-line = method SP request-target SP
+/// HTTP-version, with single spaces and nothing else on the line. Beast
+/// reads the version from wherever the target's space left it, so
+/// "GET /a b HTTP/1.1" and "GET /  HTTP/1.1" used to be told apart only by
+/// the line's last word (505 where 400 is right). `line` has no line end.
+/// Returns the status to reject with, or nothing when the line is sound;
+/// the target's characters are Beast's and the handler's to judge.
+std::optional<status_code> check_request_line(std::string_view line) noexcept {
+    std::size_t i = 0;
+    while (i < line.size() && is_tchar(static_cast<unsigned char>(line[i]))) ++i;
+    if (i == 0 || i == line.size() || line[i] != ' ') return status_code::bad_request_400;
+    const std::size_t target_begin = ++i;
+    while (i < line.size() && line[i] != ' ') ++i;
+    if (i == target_begin || i == line.size()) return status_code::bad_request_400;
+    const std::string_view version = line.substr(i + 1);  // a second space would be its first byte
+    const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+    if (version.size() != 8 || version.compare(0, 5, "HTTP/") != 0 || !digit(version[5]) || version[6] != '.' ||
+        !digit(version[7]))
+        return status_code::bad_request_400;
+    // A well-formed version of another major is unsupported, not malformed;
+    // every HTTP/1.x is served as HTTP/1.1 (RFC 9110 section 2.5).
+    if (version[5] != '1') return status_code::version_not_supported_505;
+    return std::nullopt;
 }
 
-/// Beast's bad_version covers both "HTTX/1.1" (malformed: 400) and
-/// "HTTP/3.0" (well-formed, unsupported: 505). Tell them apart.
-status_code classify_version(const char* data, std::size_t size) noexcept {
-    const std::string_view all(data, size);
-    std::string_view line = all.substr(0, all.find('\n'));
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    const std::string_view version = line.substr(line.rfind(' ') + 1);
-    const bool well_formed = version.size() == 8 && version.compare(0, 5, "HTTP/") == 0 && version[5] >= '0' &&
-                             version[5] <= '9' && version[6] == '.' && version[7] >= '0' && version[7] <= '9';
-    return well_formed ? status_code::version_not_supported_505 : status_code::bad_request_400;
+/// The header block in the form Beast takes, in a buffer of the calling
+/// thread (reused, so it grows at most to the largest such header): every
+/// bare LF made CRLF, and the version's minor digit at `minor_at` made 1.
+/// Beast accepts CRLF only, and HTTP/1.0 and HTTP/1.1 only; clients that
+/// send anything else are rare, so only their requests pay for the copy.
+std::string_view beast_copy(const char* data, std::size_t size, std::size_t minor_at) {
+    static thread_local std::string copy;
+    copy.clear();
+    for (std::size_t i = 0; i < size; ++i) {
+        if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r')) copy.push_back('\r');
+        copy.push_back(i == minor_at ? '1' : data[i]);
+    }
+    return copy;
 }
 
 }  // namespace
@@ -130,8 +167,10 @@ std::size_t request_reader::find_header_end(const char* data, std::size_t size) 
     while (i < size) {
         const void* nl = std::memchr(data + i, '\n', size - i);
         if (nl == nullptr) break;
-        i = static_cast<std::size_t>(static_cast<const char*>(nl) - data) + 1;
-        if (i < size && data[i] == '\n') return i + 1;  // bare LF: the parser will refuse it
+        const auto at = static_cast<std::size_t>(static_cast<const char*>(nl) - data);
+        if (at == 0 || data[at - 1] != '\r') bare_lf_ = true;
+        i = at + 1;
+        if (i < size && data[i] == '\n') return i + 1;
         if (i + 1 < size && data[i] == '\r' && data[i + 1] == '\n') return i + 2;
     }
     scanned_ = size;
@@ -140,7 +179,27 @@ std::size_t request_reader::find_header_end(const char* data, std::size_t size) 
 
 read_outcome request_reader::read(const char* data, std::size_t size) {
     read_outcome out;
-    if (size > 0 && !is_tchar(static_cast<unsigned char>(data[0]))) {
+    // RFC 9112 section 2.2: a server SHOULD ignore at least one empty line
+    // before a request line (old clients send CRLF after a body). A few are
+    // skipped; an endless stream of them is a 400, not a way to hold a slot.
+    std::size_t skipped = 0;
+    while (skipped < size && (data[skipped] == '\n' || data[skipped] == '\r')) {
+        if (data[skipped] == '\r') {
+            if (skipped + 1 == size) break;  // the LF may follow
+            if (data[skipped + 1] != '\n') break;  // a bare CR: not HTTP
+            ++skipped;
+        }
+        ++skipped;
+        if (++empty_lines_ > max_empty_lines) {
+            out.what = read_outcome::kind::reject;
+            out.status = status_code::bad_request_400;
+            return out;
+        }
+    }
+    data += skipped;
+    size -= skipped;
+    out.consumed = skipped;
+    if (size > 0 && !is_tchar(static_cast<unsigned char>(data[0])) && !(size == 1 && data[0] == '\r')) {
         // Not HTTP at all (TLS on the plain port, binary junk): say so now
         // rather than wait for a header that will never end.
         out.what = read_outcome::kind::reject;
@@ -160,28 +219,43 @@ read_outcome request_reader::read(const char* data, std::size_t size) {
         return out;
     }
     scanned_ = 0;  // the next call starts at the next request
+    const bool bare_lf = std::exchange(bare_lf_, false);
+    empty_lines_ = 0;
+    const auto line_end = static_cast<std::size_t>(static_cast<const char*>(std::memchr(data, '\n', header_end)) - data);
+    std::string_view line(data, line_end);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.size() >= max_header_bytes_) {
+        out.what = read_outcome::kind::reject;
+        out.status = status_code::uri_too_long_414;
+        return out;
+    }
+    if (const auto bad = check_request_line(line)) {
+        out.what = read_outcome::kind::reject;
+        out.status = *bad;
+        return out;
+    }
+    // HTTP/1.2 and later minors are HTTP/1.1 to us (RFC 9110 section 2.5:
+    // a recipient treats a higher minor as the highest it supports).
+    const std::size_t minor_at = line.size() - 1;
+    const bool other_minor = line[minor_at] != '0' && line[minor_at] != '1';
+    const std::string_view input = bare_lf || other_minor
+                                       ? beast_copy(data, header_end, other_minor ? minor_at : header_end)
+                                       : std::string_view(data, header_end);
     auto& p = parser_->beast.emplace();
-    p.header_limit(static_cast<std::uint32_t>(max_header_bytes_));
+    p.header_limit(static_cast<std::uint32_t>(max_header_bytes_ + (input.size() - header_end)));
     p.max_fields = max_header_fields_;
-    p.input_begin = data;
-    p.input_end = data + header_end;
+    p.input_begin = input.data();
+    p.input_end = input.data() + input.size();
     p.body_limit(boost::none);
     beast::error_code ec;
-    const std::size_t used = p.put(boost::asio::buffer(data, header_end), ec);
+    p.put(boost::asio::buffer(input.data(), input.size()), ec);
     if ((ec && ec != http::error::body_limit) || (!ec && !p.is_done())) {
         out.what = read_outcome::kind::reject;
-        out.status = ec == http::error::bad_version ? classify_version(data, header_end)
-                     : ec                            ? classify(ec)
-                                                     : status_code::bad_request_400;
-        if (out.status == status_code::header_fields_too_large_431) {
-            const void* eol = std::memchr(data, '\n', header_end);
-            const auto line = static_cast<std::size_t>(static_cast<const char*>(eol) - data);
-            if (line >= max_header_bytes_) out.status = status_code::uri_too_long_414;
-        }
+        out.status = ec ? classify(ec) : status_code::bad_request_400;
         return out;
     }
     out.what = read_outcome::kind::request;
-    out.consumed = used;
+    out.consumed = skipped + header_end;
     out.request = p.view;
     if (ec == http::error::body_limit) {
         // The body is never read: the handler answers and the connection closes.

@@ -249,6 +249,23 @@ routing_table build_routing_table(const std::vector<provider_config>& providers,
     t.stats_.search_spans = t.v4_.span_count() + t.v6_.span_count();
     if (t.stats_.ties > max_listed_warnings)
         t.warnings_.push_back(std::to_string(t.stats_.ties) + " prefixes are claimed by several providers in all");
+    // A provider no prefix ended up with is almost always a mistake (a wrong
+    // ASN, a stale table): nobody is sent to it.
+    for (std::size_t i = 0; i < providers.size(); ++i) {
+        const routing_provider& p = t.providers_[i];
+        if (p.prefixes_v4 + p.prefixes_v6 != 0) continue;
+        std::string asns;
+        for (std::size_t k = 0; k < p.asns.size() && k < 8; ++k) {
+            asns += k ? ", AS" : "AS";
+            asns += std::to_string(p.asns[k]);
+        }
+        if (p.asns.size() > 8) asns += ", ...";
+        const std::string& file = providers[i].file;
+        t.warnings_.push_back("provider " + p.name + (file.empty() ? "" : " (" + file + ")") + " has no prefixes: " +
+                              (p.asns.empty() ? std::string("it lists no ASNs") : "no table prefix is originated by " + asns) +
+                              (providers[i].cidrs.empty() ? " and it lists no cidrs" : " and its cidrs are all taken") +
+                              ", so no client is sent to it");
+    }
     return t;
 }
 

@@ -2,6 +2,7 @@
 
 #include <limits>
 #include <stdexcept>
+#include <utility>
 
 namespace registry_redirector {
 
@@ -131,6 +132,22 @@ std::vector<prometheus::MetricFamily> request_metrics::Collect() const {
     single("registry_redirector_proxy_protocol_rejected_total",
            "Connections closed for a missing, malformed or untrusted PROXY protocol header.",
            prometheus::MetricType::Counter, value(proxy_protocol_rejected));
+    {
+        auto f = family("registry_redirector_proxy_protocol_no_address_total",
+                        "Trusted PROXY protocol headers without an IP client address (v2 AF_UNSPEC or AF_UNIX, "
+                        "v1 UNKNOWN); the connection's own peer address was used.",
+                        prometheus::MetricType::Counter);
+        const std::pair<const char*, const std::atomic<std::uint64_t>*> families[] = {
+            {"unspec", &proxy_protocol_no_address_unspec},
+            {"unix", &proxy_protocol_no_address_unix},
+            {"unknown", &proxy_protocol_no_address_unknown}};
+        for (const auto& [label, counter] : families) {
+            f.metric.push_back({});
+            f.metric.back().label.push_back({"family", label});
+            f.metric.back().counter.value = value(*counter);
+        }
+        out.push_back(std::move(f));
+    }
     return out;
 }
 

@@ -72,7 +72,9 @@ def require(condition, message):
 
 def render(kubectl, directory):
     """The documents `kubectl kustomize` renders for one directory."""
-    cmd = [kubectl, "kustomize", "--load-restrictor", "LoadRestrictionsNone", str(directory)]
+    # No flags: `kubectl apply -k`, Argo CD and Flux render with kustomize's
+    # defaults, load restrictor included.
+    cmd = [kubectl, "kustomize", str(directory)]
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     except FileNotFoundError:
@@ -542,12 +544,22 @@ def check_provider_files(ctx):
              if p.suffix in (".yaml", ".yml") and not p.name.startswith(".")}
     missing = sorted(set(files) - set(data))
     extra = sorted(set(data) - set(files))
-    require(not missing, f"{folder} has {', '.join(missing)} but the ConfigMap does not: add them to "
-                         f"configMapGenerator in deploy/base/kustomization.yaml")
+    require(not missing, f"{folder} has {', '.join(missing)} but the ConfigMap does not: run "
+                         f"scripts/sync_deploy_asns.py")
     require(not extra, f"the ConfigMap has {', '.join(extra)}, which {folder} does not")
     differ = [n for n, p in files.items() if p.read_text() != data[n]]
     require(not differ, f"ConfigMap keys differ from the files: {', '.join(differ)}")
     return f"{len(files)} provider files"
+
+
+def check_provider_copy(ctx):
+    """deploy/base/asns is a generated copy of config/asns (kustomize reads
+    nothing outside a kustomization's folder by default)."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    import sync_deploy_asns
+    found = sync_deploy_asns.differences()
+    require(not found, "; ".join(found) + ": run scripts/sync_deploy_asns.py")
+    return "deploy/base/asns matches config/asns"
 
 
 def check_services(ctx):
@@ -874,6 +886,7 @@ def main():
     suite.run("termination grace", check_grace, ctx)
     suite.run("config mounts", check_config_mounts, ctx)
     suite.run("provider files", check_provider_files, ctx)
+    suite.run("provider copy", check_provider_copy, ctx)
     suite.run("services", check_services, ctx)
     suite.run("admin port not public", check_admin_not_public, ctx, {k: v for k, v in rendered.items() if v})
     suite.run("scrape config", check_scrape, ctx)

@@ -127,11 +127,17 @@ bool within(std::string_view v, const char* begin, const char* end) {
 /// business, but it must still be alive now: touch_views reads every byte,
 /// so ASan (with detect_stack_use_after_return, see below) catches a view
 /// into a dead stack frame or freed memory.
+/// A header whose lines end in a bare LF is parsed from a CRLF copy that the
+/// reader keeps for the calling thread: its views point there.
 void check_view_bounds(const request_view& r, const char* begin, const char* end) {
-    CHECK(within(r.method, begin, end));
-    CHECK(within(r.target, begin, end));
     const std::string_view raw(begin, static_cast<std::size_t>(end - begin));
-    const bool folded = raw.find("\n ") != std::string_view::npos || raw.find("\n\t") != std::string_view::npos;
+    bool bare_lf = false;
+    for (std::size_t i = 0; i < raw.size(); ++i)
+        if (raw[i] == '\n' && (i == 0 || raw[i - 1] != '\r')) bare_lf = true;
+    CHECK(within(r.method, begin, end) || bare_lf);
+    CHECK(within(r.target, begin, end) || bare_lf);
+    const bool folded = raw.find("\n ") != std::string_view::npos || raw.find("\n\t") != std::string_view::npos ||
+                        bare_lf;
     auto value_ok = [&](std::string_view v) { return within(v, begin, end) || folded; };
     CHECK(value_ok(r.user_agent));
     for (const header_lines* h : {&r.proxy.x_real_ip, &r.proxy.x_forwarded_for, &r.proxy.forwarded}) {
@@ -306,7 +312,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             while (begin < end && answered < max_pipelined_batch) {
                 const char* start = buffer.get() + begin;
                 const read_outcome got = reader.read(start, end - begin);
-                if (got.what == read_outcome::kind::need_more) break;
+                if (got.what == read_outcome::kind::need_more) {
+                    CHECK(got.consumed <= end - begin);
+                    begin += got.consumed;  // empty lines before a request line
+                    break;
+                }
                 out.clear();
                 if (got.what == read_outcome::kind::reject) {
                     const response_plan plan = reject(got.status);

@@ -5,6 +5,7 @@ Run from anywhere: python3 tests/fuzz/make_corpus.py. It rewrites the files it
 owns (named here) and leaves others alone. Seeds are small real inputs; the
 fuzzers mutate copies of them (scripts/fuzz.sh), never these files.
 """
+import bz2
 import gzip
 import os
 import struct
@@ -188,3 +189,50 @@ cip("proxy_v2_inet", v2_inet + b"GET / HTTP/1.1\r\n")
 cip("proxy_v2_inet6_tlv", v2_inet6)
 cip("proxy_v2_local", PPV2_SIG + bytes([0x20, 0x00, 0x00, 0x00]))
 cip("proxy_v2_unix", PPV2_SIG + bytes([0x21, 0x31]) + struct.pack(">H", 216) + bytes(216))
+
+
+# ----------------------------------------------------------------- fuzz_mrt
+# 1 control byte (bit 0: allow_truncated), then an MRT file (RFC 6396).
+def mrt_record(time, type_, subtype, body):
+    return struct.pack(">IHHI", time, type_, subtype, len(body)) + body
+
+
+def mrt_attr(type_, value):
+    return bytes([0x40, type_, len(value)]) + value
+
+
+def mrt_path(segments, size=4):
+    out = b""
+    for seg_type, asns in segments:
+        out += bytes([seg_type, len(asns)]) + b"".join(struct.pack(">I" if size == 4 else ">H", a) for a in asns)
+    return out
+
+
+def mrt(name, data, allow_truncated=False):
+    write("fuzz_mrt", name, bytes([1 if allow_truncated else 0]) + data)
+
+
+mrt_peers = mrt_record(1, 13, 1, struct.pack(">IHH", 0xC0000201, 0, 2)
+                       + bytes([2]) + struct.pack(">I", 1) + bytes([192, 0, 2, 1]) + struct.pack(">I", 64500)
+                       + bytes([3]) + struct.pack(">I", 2) + bytes(16) + struct.pack(">I", 4200000001))
+mrt_attrs = mrt_attr(1, b"\0") + mrt_attr(2, mrt_path([(2, [64500, 64501]), (1, [1, 2])]))
+mrt_rib = mrt_record(1, 13, 2, struct.pack(">I", 0) + bytes([24, 198, 51, 100]) + struct.pack(">H", 1)
+                     + struct.pack(">HIH", 0, 1, len(mrt_attrs)) + mrt_attrs)
+mrt_rib6_addpath = mrt_record(1, 13, 10, struct.pack(">I", 0) + bytes([32, 0x20, 0x01, 0x0D, 0xB8])
+                              + struct.pack(">H", 1) + struct.pack(">HIIH", 1, 1, 7, len(mrt_attrs)) + mrt_attrs)
+mrt_as4 = mrt_attr(2, mrt_path([(2, [64500, 23456])], 2)) + mrt_attr(17, mrt_path([(2, [4200000005])]))
+mrt_v1 = mrt_record(1, 12, 1, struct.pack(">HH", 0, 1) + bytes([192, 0, 2, 0, 24, 1]) + struct.pack(">I", 1)
+                    + bytes([198, 51, 100, 1]) + struct.pack(">HH", 64500, len(mrt_as4)) + mrt_as4)
+mrt_mp = (mrt_attr(14, struct.pack(">HBB", 2, 1, 16) + bytes(16) + b"\0" + bytes([48, 0x20, 0x01, 0x0D, 0xB8, 0, 0x30]))
+          + mrt_attr(15, struct.pack(">HB", 2, 1) + bytes([32, 0x20, 0x01, 0x0D, 0xB8])))
+mrt_update = (struct.pack(">H", 4) + bytes([24, 203, 0, 113]) + struct.pack(">H", len(mrt_attrs + mrt_mp))
+              + mrt_attrs + mrt_mp + bytes([24, 192, 0, 2]))
+mrt_message = b"\xff" * 16 + struct.pack(">HB", 19 + len(mrt_update), 2) + mrt_update
+mrt_bgp4mp_head = struct.pack(">IIHH", 64500, 64999, 0, 1) + bytes([192, 0, 2, 9, 192, 0, 2, 10])
+mrt("rib_v2", mrt_peers + mrt_rib + mrt_rib6_addpath)
+mrt("rib_v2_gz", gzip.compress(mrt_peers + mrt_rib, mtime=0))
+mrt("rib_v2_bz2_cut", bz2.compress(mrt_peers + mrt_rib)[:-10], allow_truncated=True)
+mrt("table_dump_v1_as4", mrt_v1)
+mrt("bgp4mp_update", mrt_record(1, 16, 4, mrt_bgp4mp_head + mrt_message)
+    + mrt_record(1, 17, 4, struct.pack(">I", 5) + mrt_bgp4mp_head + mrt_message))
+mrt("no_peer_table", mrt_rib)

@@ -117,6 +117,68 @@ TEST_F(HostileTest, ProxyProtocolOptionalAcceptsPlainHttp) {
     EXPECT_EQ(location(c.read_response()), to_bigcloud);
 }
 
+TEST_F(HostileTest, ProxyProtocolWithoutAnIpClientUsesTheConnection) {
+    // A trusted balancer's v2 header with AF_UNIX or AF_UNSPEC names no IP
+    // client: the real peer stands, and it is counted (proxy-protocol.txt 2.2).
+    server_process server(config("trusted_proxies: [127.0.0.2/32]\nproxy_protocol: required\n"));
+    ASSERT_TRUE(server.wait_ready()) << server.output();
+    const std::string get = "GET /v2/ HTTP/1.1\r\nHost: t\r\nX-Real-Ip: 203.0.113.9\r\n\r\n";
+    const std::string sig("\r\n\r\n\0\r\nQUIT\n", 12);
+    const std::string unix_socket = sig + std::string("\x21\x31\x00\xd8", 4) + std::string(216, '\0');
+    const std::string unspec = sig + std::string("\x21\x00\x00\x00", 4);
+    for (const std::string& header : {unix_socket, unspec, std::string("PROXY UNKNOWN\r\n")}) {
+        http_client c(server.port(), "127.0.0.2");
+        c.send(header + get);
+        // The peer 127.0.0.2 is trusted, so its X-Real-Ip decides.
+        EXPECT_EQ(location(c.read_response()), to_bigcloud);
+    }
+    EXPECT_EQ(scrape_metric(server.admin_port(), "registry_redirector_proxy_protocol_no_address_total{family=\"unix\"}"), 1);
+    EXPECT_EQ(scrape_metric(server.admin_port(), "registry_redirector_proxy_protocol_no_address_total{family=\"unspec\"}"), 1);
+    EXPECT_EQ(scrape_metric(server.admin_port(), "registry_redirector_proxy_protocol_no_address_total{family=\"unknown\"}"), 1);
+    EXPECT_EQ(scrape_metric(server.admin_port(), "registry_redirector_proxy_protocol_rejected_total"), 0);
+}
+
+TEST_F(HostileTest, ProxyProtocolOptionalAnswersUntrustedHeadersWith400) {
+    // v1 and v2 alike: a header we do not honour is a bad request, answered,
+    // then the connection closes; each is counted.
+    server_process server(config("trusted_proxies: [127.0.0.2/32]\nproxy_protocol: optional\n"));
+    ASSERT_TRUE(server.wait_ready()) << server.output();
+    const std::string get = "GET /v2/ HTTP/1.1\r\nHost: t\r\n\r\n";
+    const std::string v2_header("\r\n\r\n\0\r\nQUIT\n\x21\x11\x00\x0c\xcb\x00\x71\x09\xc0\x00\x02\x01\x9c\x40\x00\x50", 28);
+    const std::string requests[] = {
+        "PROXY TCP4 203.0.113.9 192.0.2.1 40000 80\r\n" + get,  // untrusted v1
+        v2_header + get,                                          // untrusted v2
+        "PROXY TCP4 203.0.113.9\r\n" + get,                      // malformed v1
+    };
+    for (const auto& request : requests) {
+        http_client c(server.port(), "127.0.0.1");
+        c.send(request);
+        const auto r = c.read_response();
+        ASSERT_TRUE(r) << request.substr(0, 20);
+        EXPECT_EQ(r->status, 400);
+        EXPECT_EQ(r->header("connection"), "close");
+        EXPECT_TRUE(c.closed_by_server());
+    }
+    EXPECT_EQ(scrape_metric(server.admin_port(), "registry_redirector_proxy_protocol_rejected_total"), 3);
+    EXPECT_EQ(scrape_metric(server.admin_port(), "registry_redirector_requests_total{code=\"400\",provider=\"none\",route=\"rejected\"}"), 3);
+}
+
+TEST_F(HostileTest, ProxyProtocolSilentConnectionWaitsLikeAnIdleOne) {
+    // Nothing sent yet: idle_timeout, not header_timeout. Part of a PROXY
+    // header: header_timeout. (Deadlines hold to a 250 ms sweep; the waits
+    // below leave a wide margin either way.)
+    server_process server(config("trusted_proxies: [127.0.0.2/32]\nproxy_protocol: required\n"
+                                 "limits:\n  header_timeout: 300ms\n  idle_timeout: 30s\n"));
+    ASSERT_TRUE(server.wait_ready()) << server.output();
+    http_client silent(server.port(), "127.0.0.2");
+    http_client partial(server.port(), "127.0.0.2");
+    partial.send("PROXY TCP4 203.0.11");
+    EXPECT_TRUE(partial.closed_by_server(10s));  // header_timeout cut it
+    std::this_thread::sleep_for(1500ms);         // five header_timeouts later
+    silent.send("PROXY TCP4 203.0.113.9 192.0.2.1 40000 80\r\nGET /v2/ HTTP/1.1\r\nHost: t\r\n\r\n");
+    EXPECT_EQ(location(silent.read_response()), to_bigcloud);
+}
+
 TEST_F(HostileTest, EveryLimitHasItsStatus) {
     server_process server(config("limits:\n  max_header_bytes: 2048\n  max_header_fields: 20\n"));
     ASSERT_TRUE(server.wait_ready()) << server.output();
@@ -142,6 +204,20 @@ TEST_F(HostileTest, EveryLimitHasItsStatus) {
         {"GET /a HTTP/1.1\r\nHost: a\r\nHost\r\n\r\n", 400},
         {"GET /a HTTP/1.1\r\nX-Real-Ip: 203.0.113.9\r\n \r\n\r\n", 400},  // obs-fold (a fuzz_http finding)
         {std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11), 400},  // TLS on the plain port
+        // The request line's grammar (RFC 9112 section 3): single spaces, three parts.
+        {"GET /a b HTTP/1.1\r\nHost: t\r\n\r\n", 400},
+        {"GET /  HTTP/1.1\r\nHost: t\r\n\r\n", 400},
+        {"GET  / HTTP/1.1\r\nHost: t\r\n\r\n", 400},
+        {"GET / HTTP/1.1 \r\nHost: t\r\n\r\n", 400},
+        {"GET /a b HTTP/2.0\r\n\r\n", 400},
+        {"GET / HTTP/1.10\r\n\r\n", 400},
+        {"GET / HTTP/1\r\n\r\n", 400},
+        {"GET /\r\n\r\n", 400},
+        {"GET / HTTP/0.9\r\n\r\n", 505},
+        {"GET / HTTP/2.0\nHost: t\n\n", 505},
+        // More than four empty lines before a request line.
+        {"\r\n\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\nHost: t\r\n\r\n", 400},
+        {"\n\n\n\n\nGET / HTTP/1.1\r\nHost: t\r\n\r\n", 400},
     };
     for (const auto& c : cases) {
         http_client client(server.port());
@@ -172,6 +248,43 @@ TEST_F(HostileTest, PipeliningIsAnsweredInOrderAndBounded) {
         ASSERT_TRUE(r) << i;
         ASSERT_EQ(r->header("location"), "https://kubernetes-release.storage.googleapis.com/p" + std::to_string(i));
     }
+}
+
+TEST_F(HostileTest, EmptyLinesBareLineFeedsAndHttp1xAreServed) {
+    server_process server(config(""));
+    ASSERT_TRUE(server.wait_ready()) << server.output();
+    http_client c(server.port());
+    // RFC 9112 section 2.2: empty lines before a request line, at the start
+    // of a connection and between pipelined requests, are ignored (up to 4).
+    c.send("\r\n\nGET /v2/ HTTP/1.1\r\nHost: t\r\n\r\n\r\n\r\n\r\n\r\nGET /a HTTP/1.1\r\nHost: t\r\n\r\n");
+    auto r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(location(r), to_google);
+    r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(location(r), "https://kubernetes-release.storage.googleapis.com/a");
+    // A CRLF alone, then the request in pieces.
+    c.send("\r\n");
+    std::this_thread::sleep_for(20ms);
+    c.send("\r");
+    std::this_thread::sleep_for(20ms);
+    c.send("\nGET /b HTTP/1.1\r\n");
+    std::this_thread::sleep_for(20ms);
+    c.send("Host: t\r\n\r\n");
+    r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(location(r), "https://kubernetes-release.storage.googleapis.com/b");
+    // Bare LF line ends, and HTTP/1.2 (any 1.x) served as HTTP/1.1, keep-alive.
+    c.send("GET /v2/c HTTP/1.1\nHost: t\nUser-Agent: lf\n\nHEAD /d HTTP/1.2\r\nHost: t\r\n\r\n");
+    r = c.read_response();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(location(r), "https://k8s.gcr.io/v2/c");
+    r = c.read_response(true);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status_line.substr(0, 12), "HTTP/1.1 302");
+    EXPECT_EQ(location(r), "https://kubernetes-release.storage.googleapis.com/d");
+    c.send("GET /e HTTP/1.1\r\nHost: t\r\n\r\n");  // still open
+    EXPECT_EQ(location(c.read_response()), "https://kubernetes-release.storage.googleapis.com/e");
 }
 
 /// Each broken input: rejected at start-up (exit 1, file and line in the

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <thread>
 
@@ -295,12 +297,53 @@ TEST_F(ServerTest, AdminEndpoints) {
                              "registry_redirector_request_duration_seconds_bucket",
                              "registry_redirector_client_ip_total{source=\"x_real_ip\"}",
                              "registry_redirector_prefixes{family=\"ipv4\",provider=\"bigcloud\"} 1",
-                             "registry_redirector_build_info{version="})
+                             "registry_redirector_build_info{revision="})
         EXPECT_NE(r->body.find(name), std::string::npos) << name;
     // The redirect port serves no admin paths.
     const auto redirect = http_get(server_->port(), "/metrics");
     ASSERT_TRUE(redirect);
     EXPECT_EQ(redirect->status, 302);
+}
+
+/// One sample's value from a /metrics text ("name{labels} value" or "name value").
+double sample_value(const std::string& body, const std::string& series) {
+    const auto at = body.find("\n" + series + " ");
+    if (at == std::string::npos) return -1;
+    return std::stod(body.substr(at + series.size() + 2));
+}
+
+TEST_F(ServerTest, ProcessMetricsDescribeTheServer) {
+    const auto r = http_get(server_->admin_port(), "/metrics");
+    ASSERT_TRUE(r);
+    const std::string& body = r->body;
+    // Two I/O threads, the acceptor, the admin server, the loader and main at least.
+    EXPECT_GE(sample_value(body, "process_threads"), 5) << body;
+    EXPECT_GE(sample_value(body, "process_open_fds"), 4);  // stdio, two listeners, epoll
+    EXPECT_GE(sample_value(body, "process_max_fds"), sample_value(body, "process_open_fds"));
+    EXPECT_GT(sample_value(body, "process_resident_memory_bytes"), 1 << 20);
+    EXPECT_GT(sample_value(body, "process_virtual_memory_bytes"), sample_value(body, "process_resident_memory_bytes"));
+    EXPECT_GE(sample_value(body, "process_cpu_seconds_total"), 0);
+    const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    const double started = sample_value(body, "process_start_time_seconds");
+    EXPECT_LE(started, now + 1);
+    EXPECT_GT(started, now - 600);  // started by this suite
+    EXPECT_NE(body.find("# TYPE process_cpu_seconds_total counter"), std::string::npos);
+}
+
+TEST_F(ServerTest, BuildInfoNamesTheGitRevision) {
+    std::string revision = "unknown";
+    if (FILE* git = ::popen("git -C '" SOURCE_DIR "' rev-parse --verify --quiet HEAD 2>/dev/null", "r")) {
+        char line[128] = {};
+        if (std::fgets(line, sizeof line, git) != nullptr) revision = std::string(line, std::strcspn(line, "\n"));
+        if (::pclose(git) != 0) revision = "unknown";
+    }
+    const auto r = http_get(server_->admin_port(), "/metrics");
+    ASSERT_TRUE(r);
+    EXPECT_NE(r->body.find("registry_redirector_build_info{revision=\"" + revision + "\",version=\""),
+              std::string::npos)
+        << "want revision " << revision;
+    const auto version = run_binary({"--version"});
+    EXPECT_NE(version.output.find("(revision " + revision + ")"), std::string::npos) << version.output;
 }
 
 TEST_F(ServerTest, RequestsAreCountedByProviderRouteAndCode) {

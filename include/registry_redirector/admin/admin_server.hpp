@@ -19,7 +19,7 @@ struct admin_handlers {
 /// called on the admin thread.
 class admin_server {
 public:
-    /// Binds (throws boost::system::system_error on failure).
+    /// Binds (throws listen_error, "cannot listen on ADDR:PORT (admin port): REASON").
     admin_server(const endpoint_config& listen, admin_handlers handlers);
     ~admin_server();
     unsigned short port() const noexcept;

@@ -20,7 +20,8 @@ using serving_store = snapshot_store<serving_snapshot>;
 /// on the server's own threads.
 class http_server {
 public:
-    /// Binds the listener (throws boost::system::system_error on failure).
+    /// Binds the listener (throws listen_error, "cannot listen on ADDR:PORT
+    /// (redirect port): REASON").
     /// `log` may be null (no access log); it must outlive the server.
     http_server(const endpoint_config& listen, unsigned threads, const connection_limits& limits,
                 const serving_store& store, request_metrics& metrics, access_log* log = nullptr,

@@ -17,11 +17,20 @@ struct proxy_protocol_result {
         header,     ///< a valid header of `consumed` bytes
         invalid,    ///< starts like one but is malformed: close
     };
+    /// Why a valid header names no client: the connection's own addresses
+    /// stand (the specification's rule for all of these).
+    enum class no_source : std::uint8_t {
+        none,         ///< `source` is set
+        local,        ///< v2 LOCAL: the balancer's own health check
+        v1_unknown,   ///< v1 "PROXY UNKNOWN"
+        v2_unspec,    ///< v2 PROXY with AF_UNSPEC
+        v2_unix,      ///< v2 PROXY with AF_UNIX: no IP address to route by
+    };
     kind what = kind::need_more;
     std::size_t consumed = 0;
-    /// The client's address; empty for LOCAL (v2) and UNKNOWN (v1), where
-    /// the TCP peer stands.
+    /// The client's address; empty when `fallback` is not none.
     std::optional<ip_address> source;
+    no_source fallback = no_source::none;
 };
 
 /// Never reads past `size`, never allocates.

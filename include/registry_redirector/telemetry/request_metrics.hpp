@@ -72,6 +72,11 @@ public:
     std::atomic<std::uint64_t> accept_errors{0};
     std::atomic<std::uint64_t> access_log_dropped{0};    ///< records a full ring refused
     std::atomic<std::uint64_t> proxy_protocol_rejected{0};  ///< connections closed for a missing/bad/untrusted PROXY header
+    /// Trusted PROXY headers that named no IP client, so the TCP peer stood:
+    /// v2 AF_UNSPEC, v2 AF_UNIX, v1 UNKNOWN (a v2 LOCAL health check is not counted).
+    std::atomic<std::uint64_t> proxy_protocol_no_address_unspec{0};
+    std::atomic<std::uint64_t> proxy_protocol_no_address_unix{0};
+    std::atomic<std::uint64_t> proxy_protocol_no_address_unknown{0};
 
     std::vector<prometheus::MetricFamily> Collect() const override;
 

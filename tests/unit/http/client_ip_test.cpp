@@ -208,5 +208,37 @@ TEST(ProxyProtocolTest, Version2) {
     EXPECT_EQ(parse_proxy_protocol(huge.data(), 16).what, proxy_protocol_result::kind::invalid);
 }
 
+TEST(ProxyProtocolTest, Version2FamiliesWithoutAnIpAddressFallBackToThePeer) {
+    // proxy-protocol.txt section 2.2: a receiver falls back to UNSPEC (the
+    // real connection's addresses) for a valid family it does not support.
+    using no_source = proxy_protocol_result::no_source;
+    const std::string unix_socket = v2(1, 0x31, std::string(216, '\0') + "TLV");
+    auto r = parse_proxy_protocol(unix_socket.data(), unix_socket.size());
+    ASSERT_EQ(r.what, proxy_protocol_result::kind::header);
+    EXPECT_EQ(r.consumed, unix_socket.size());
+    EXPECT_FALSE(r.source);
+    EXPECT_EQ(r.fallback, no_source::v2_unix);
+    for (const std::string& unspec : {v2(1, 0x00, ""), v2(1, 0x01, std::string(12, '\x01'))}) {
+        r = parse_proxy_protocol(unspec.data(), unspec.size());
+        ASSERT_EQ(r.what, proxy_protocol_result::kind::header);
+        EXPECT_EQ(r.consumed, unspec.size());
+        EXPECT_FALSE(r.source);
+        EXPECT_EQ(r.fallback, no_source::v2_unspec);
+    }
+    const std::string local = v2(0, 0x31, std::string(216, '\0'));  // LOCAL ignores the family
+    EXPECT_EQ(parse_proxy_protocol(local.data(), local.size()).fallback, no_source::local);
+    const std::string v4 = v2(1, 0x11, std::string(12, '\x01'));
+    EXPECT_EQ(parse_proxy_protocol(v4.data(), v4.size()).fallback, no_source::none);
+    const std::string v1_unknown = "PROXY UNKNOWN\r\n";
+    EXPECT_EQ(parse_proxy_protocol(v1_unknown.data(), v1_unknown.size()).fallback, no_source::v1_unknown);
+    // Still refused: a truncated AF_UNIX block, families above AF_UNIX and
+    // transports above DGRAM ("must be rejected as invalid by receivers").
+    for (const std::string& bad : {v2(1, 0x31, std::string(100, '\0')), v2(1, 0x41, std::string(12, '\x01')),
+                                   v2(1, 0xf1, ""), v2(1, 0x13, std::string(12, '\x01'))}) {
+        EXPECT_EQ(parse_proxy_protocol(bad.data(), bad.size()).what, proxy_protocol_result::kind::invalid)
+            << testing::PrintToString(bad.substr(12, 4));
+    }
+}
+
 }  // namespace
 }  // namespace registry_redirector

@@ -94,6 +94,21 @@ TEST_F(RoutingTableTest, TiesGoToTheFirstFileNameAndWarn) {
     EXPECT_TRUE(mentions("AS64510 is listed by aaa-cloud and google"));
 }
 
+TEST_F(RoutingTableTest, ProviderWithoutPrefixesIsAWarning) {
+    providers[3] = provider("nolink", {64530}, false, {"2001:db8:9::/48"});
+    origin_table o;
+    add(o, "203.0.113.0/24", 64500);  // bigcloud
+    add(o, "192.0.2.0/24", 64520);    // google
+    const route_explainer t(providers, "google", o);
+    std::vector<std::string> empty;
+    for (const auto& w : t.table().warnings())
+        if (w.find("has no prefixes") != std::string::npos) empty.push_back(w);
+    // aaa-cloud's only ASN originates nothing; nolink has its cidr.
+    ASSERT_EQ(empty.size(), 1u);
+    EXPECT_EQ(empty[0], "provider aaa-cloud (aaa-cloud.yaml) has no prefixes: no table prefix is originated by "
+                        "AS64510 and it lists no cidrs, so no client is sent to it");
+}
+
 TEST_F(RoutingTableTest, ExplicitCidrsWinOverTables) {
     providers[3] = provider("nolink", {64530}, true, {"198.51.100.0/24", "2001:db8:1::/48"});
     origin_table o;
