@@ -17,7 +17,7 @@ FROM ${BASE_IMAGE} AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       cmake ninja-build g++ \
-      libboost1.81-dev libyaml-cpp-dev libspdlog-dev libfmt-dev prometheus-cpp-dev zlib1g-dev libssl-dev libbz2-dev \
+      libboost1.81-dev libboost-json1.81-dev libyaml-cpp-dev libspdlog-dev libfmt-dev prometheus-cpp-dev zlib1g-dev libssl-dev libbz2-dev \
       libgtest-dev libgmock-dev libbenchmark-dev \
  && rm -rf /var/lib/apt/lists/*
 
@@ -51,7 +51,7 @@ FROM ${BASE_IMAGE}
 # the container, runs the probes.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libyaml-cpp0.7 libspdlog1.10 libfmt9 libprometheus-cpp-core1.0 zlib1g libbz2-1.0 libssl3 libstdc++6 \
+      libboost-json1.81.0 libyaml-cpp0.7 libspdlog1.10 libfmt9 libprometheus-cpp-core1.0 zlib1g libbz2-1.0 libssl3 libstdc++6 \
  && apt-get clean \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/apt /var/log/dpkg.log
 

@@ -8,7 +8,7 @@ sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 packages=(
   cmake ninja-build g++ pkg-config
-  libboost1.81-dev libyaml-cpp-dev libspdlog-dev libfmt-dev prometheus-cpp-dev zlib1g-dev libssl-dev libbz2-dev
+  libboost1.81-dev libboost-json1.81-dev libyaml-cpp-dev libspdlog-dev libfmt-dev prometheus-cpp-dev zlib1g-dev libssl-dev libbz2-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-yaml curl
 )

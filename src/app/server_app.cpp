@@ -28,6 +28,7 @@
 #include "registry_redirector/telemetry/request_metrics.hpp"
 #include "registry_redirector/routing/routing_table.hpp"
 #include "registry_redirector/data/sha256.hpp"
+#include "registry_redirector/http/tls_context.hpp"
 
 namespace registry_redirector {
 
@@ -49,12 +50,21 @@ void hash_file(sha256& h, const std::string& path) {
     while (in.read(chunk, sizeof chunk) || in.gcount() > 0) h.update(std::string_view(chunk, static_cast<std::size_t>(in.gcount())));
 }
 
+/// The TLS input files of a config (none without tls_listen).
+std::vector<std::string> tls_files(const server_config& c) {
+    if (!c.tls_listen) return {};
+    std::vector<std::string> files{c.tls.certificate, c.tls.private_key};
+    if (!c.tls.session_ticket_key_file.empty()) files.push_back(c.tls.session_ticket_key_file);
+    return files;
+}
+
 /// One complete attempt to load the configuration, made on the loader
 /// thread. Either `snapshot` or `error` is set.
 struct load_result {
     server_config config;
     std::vector<provider_config> providers;
     std::shared_ptr<const serving_snapshot> snapshot;
+    std::shared_ptr<const tls_context> tls;  ///< set when tls_listen is
     std::string sha;
     std::string summary;
     std::string error;
@@ -77,10 +87,14 @@ load_result load_everything(const std::string& config_path, const serve_override
             hash_file(h, config_path);
             for (const auto& p : r.providers) hash_file(h, p.file);
             for (const auto& f : r.config.prefix_files) hash_file(h, f);
+            for (const auto& f : tls_files(r.config)) hash_file(h, f);
             return h.hex_digest();
         });
         origin_table origins;
         try {
+            // A certificate pair that does not validate rejects the whole
+            // reload: the old pair (and the old table) keep serving.
+            if (r.config.tls_listen) r.tls = tls_context::load(r.config.tls, config_path);
             for (const auto& f : r.config.prefix_files) load_prefix_file(f, origins);
         } catch (...) {
             fingerprint.wait();  // it reads r's members
@@ -118,7 +132,11 @@ std::vector<std::string> restart_only_changes(const server_config& running, cons
     auto endpoint_differs = [](const endpoint_config& a, const endpoint_config& b) {
         return a.host != b.host || a.port != b.port;
     };
-    if (endpoint_differs(running.listen, next.listen)) changed.push_back("listen");
+    if (endpoint_differs(running.listen, next.listen) || running.listen_enabled != next.listen_enabled)
+        changed.push_back("listen");
+    if (running.tls_listen.has_value() != next.tls_listen.has_value() ||
+        (running.tls_listen && endpoint_differs(*running.tls_listen, *next.tls_listen)))
+        changed.push_back("tls_listen");
     if (endpoint_differs(running.admin_listen, next.admin_listen)) changed.push_back("admin_listen");
     if (running.threads != next.threads) changed.push_back("threads");
     if (running.proxy_protocol != next.proxy_protocol) changed.push_back("proxy_protocol");
@@ -179,7 +197,16 @@ public:
     }
 
     int run() {
-        http_server server(config_.listen, threads_, config_.limits, store_, metrics_, access_log_.get(),
+        std::optional<endpoint_config> plain;
+        if (config_.listen_enabled) plain = config_.listen;
+        std::optional<https_listener> https;
+        if (config_.tls_listen) {
+            // Validated before the listener opens, so the first handshake
+            // has a context and a broken pair stops the start at once.
+            publish_tls(tls_context::load(config_.tls, config_.path));
+            https.emplace(https_listener{*config_.tls_listen, tls_store_});
+        }
+        http_server server(plain, https, threads_, config_.limits, store_, metrics_, access_log_.get(),
                            config_.proxy_protocol);
         admin_server admin(config_.admin_listen, {[this] { return store_.generation() > 0 && !draining_.load(); },
                                                   [this] { return metrics_text(); }});
@@ -187,9 +214,13 @@ public:
         if (access_log_) access_log_->start();
         server.start();
         admin.start();
-        spdlog::info("registry-redirector {} listening on {}:{} (redirects, {} threads) and {}:{} (admin)",
-                     REDIRECTOR_VERSION, config_.listen.host, server.port(), threads_, config_.admin_listen.host,
-                     admin.port());
+        std::string where;
+        if (plain) where = config_.listen.host + ":" + std::to_string(server.port()) + " (redirects)";
+        if (https)
+            where += (where.empty() ? "" : ", ") + https->endpoint.host + ":" + std::to_string(server.tls_port()) +
+                     " (redirects over TLS)";
+        spdlog::info("registry-redirector {} listening on {}, {} threads, and {}:{} (admin)", REDIRECTOR_VERSION, where,
+                     threads_, config_.admin_listen.host, admin.port());
         std::thread loader([this] { loader_context_.run(); });
         watcher_ = std::make_unique<config_watcher>(control_, reload_debounce,
                                                     [this](const std::string& what) { request_reload(what + " changed"); });
@@ -274,6 +305,12 @@ private:
         config_.log_level = r.config.log_level;
         config_.shutdown_delay = r.config.shutdown_delay;
         config_.shutdown_timeout = r.config.shutdown_timeout;
+        // TLS files reload for the listener this process runs; adding or
+        // removing tls_listen needs a restart (reported above).
+        if (config_.tls_listen && r.tls) {
+            config_.tls = r.config.tls;
+            publish_tls(std::move(r.tls));
+        }
 
         const auto& providers = r.snapshot->routes.providers();
         for (auto* child : prefix_children_) prefix_gauges_.Remove(child);
@@ -311,9 +348,27 @@ private:
                          config_.path);
     }
 
+    /// New handshakes use `context` from now on; established connections
+    /// keep the SSL_CTX they started with.
+    void publish_tls(std::shared_ptr<const tls_context> context) {
+        const certificate_info& leaf = context->leaf();
+        if (const auto* current = tls_store_.load().get(); current && current->leaf().serial == leaf.serial &&
+                                                            current->leaf().not_after == leaf.not_after) {
+            tls_store_.publish(std::move(context));  // same certificate (key or settings may differ)
+            return;
+        }
+        metrics_.tls_certificate_expiry.store(leaf.not_after, std::memory_order_relaxed);
+        const double days = static_cast<double>(leaf.not_after - std::time(nullptr)) / 86400.0;
+        spdlog::info("TLS certificate {} (serial {}, {} SANs) from {}: valid for {:.1f} more days", leaf.subject,
+                     leaf.serial, leaf.names.size(), context->config().certificate, days);
+        if (days < 14) spdlog::warn("TLS certificate {} expires in {:.1f} days", context->config().certificate, days);
+        tls_store_.publish(std::move(context));
+    }
+
     void update_watches() {
         std::vector<std::string> folders{fs::path(config_.path).parent_path().string(), config_.providers_dir};
         for (const auto& f : config_.prefix_files) folders.push_back(fs::path(f).parent_path().string());
+        for (const auto& f : tls_files(config_)) folders.push_back(fs::path(f).parent_path().string());
         for (auto& f : folders)
             if (f.empty()) f = ".";
         std::sort(folders.begin(), folders.end());
@@ -390,6 +445,7 @@ private:
     std::vector<prometheus::Gauge*> prefix_children_;
     std::unique_ptr<access_log> access_log_;
     serving_store store_;
+    tls_context_store tls_store_;
 
     asio::io_context control_;
     asio::signal_set signals_;
@@ -419,7 +475,17 @@ std::string with_commas(std::size_t n) {
 }
 
 void serve_overrides::apply(server_config& config) const {
-    if (listen) config.listen = *listen;
+    if (listen) {
+        config.listen = *listen;
+        config.listen_enabled = true;
+    }
+    if (listen_off) config.listen_enabled = false;
+    if (tls_listen) {
+        if (!config.tls_listen) throw std::invalid_argument("--tls-listen needs a \"tls\" section in " + config.path);
+        config.tls_listen = *tls_listen;
+    }
+    if (!config.listen_enabled && !config.tls_listen)
+        throw std::invalid_argument("--listen off needs tls_listen: there would be no redirect listener");
     if (admin_listen) config.admin_listen = *admin_listen;
     if (threads) config.threads = *threads;
     if (log_level) config.log_level = *log_level;

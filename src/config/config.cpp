@@ -108,6 +108,30 @@ public:
         return std::chrono::milliseconds(v * factor);
     }
 
+    bool boolean(const YAML::Node& node, const std::string& what) const {
+        const std::string v = node.IsScalar() ? node.Scalar() : std::string();
+        if (v == "true") return true;
+        if (v == "false") return false;
+        fail(node, what + " must be true or false, got \"" + v + "\"");
+    }
+
+    /// A string, or a list of strings.
+    std::vector<std::string> strings(const YAML::Node& node, const std::string& what) const {
+        if (node.IsScalar()) return {node.Scalar()};
+        std::vector<std::string> out;
+        for (const auto& item : list(node, what)) out.push_back(scalar(item, "each entry of " + what));
+        return out;
+    }
+
+    url_template url(const YAML::Node& node, const std::string& what, template_mode mode) const {
+        const std::string text = scalar(node, what);
+        try {
+            return parse_url_template(text, mode);
+        } catch (const std::invalid_argument& e) {
+            fail(node, what + " " + e.what());
+        }
+    }
+
     std::vector<YAML::Node> list(const YAML::Node& node, const std::string& what) const {
         if (node.IsNull()) return {};
         if (!node.IsSequence()) fail(node, what + " must be a list");
@@ -147,6 +171,160 @@ ip_prefix parse_cidr_or_address(const yaml_file& f, const YAML::Node& node, cons
     const auto r = parse_ip_prefix(text);
     if (!r.ok()) f.fail(node, what + " \"" + text + "\": " + r.error);
     return r.prefix;
+}
+
+/// `tls_listen` and the `tls` mapping: both or neither, and a redirect
+/// listener must remain (`listen: off` only beside `tls_listen`).
+void parse_tls(const yaml_file& f, server_config& c) {
+    const YAML::Node& root = f.root();
+    const auto listen = root["tls_listen"];
+    const auto tls = root["tls"];
+    if (listen) {
+        try {
+            c.tls_listen = parse_endpoint(f.scalar(listen, "tls_listen"));
+        } catch (const std::invalid_argument& e) {
+            f.fail(listen, std::string("tls_listen: ") + e.what());
+        }
+        if (!tls) f.fail(listen, "tls_listen needs a \"tls\" mapping with certificate and private_key");
+    }
+    if (tls) {
+        if (!listen) f.fail(tls, "tls is set but tls_listen is not (e.g. tls_listen: \"0.0.0.0:8443\")");
+        f.require_map(tls, "tls", {"certificate", "private_key", "ciphers", "ciphersuites", "session_ticket_key_file"});
+        for (const char* key : {"certificate", "private_key"})
+            if (!tls[key]) f.fail(tls, std::string("tls is missing \"") + key + "\" (a PEM file)");
+        auto path = [&](const char* key, std::string& out) {
+            if (const auto n = tls[key]) {
+                const std::string v = f.scalar(n, std::string("tls.") + key);
+                if (v.empty()) f.fail(n, std::string("tls.") + key + " must name a file");
+                out = resolve(f.path(), v);
+            }
+        };
+        path("certificate", c.tls.certificate);
+        path("private_key", c.tls.private_key);
+        path("session_ticket_key_file", c.tls.session_ticket_key_file);
+        for (auto [key, out] : {std::pair{"ciphers", &c.tls.ciphers}, std::pair{"ciphersuites", &c.tls.ciphersuites}}) {
+            if (const auto n = tls[key]) {
+                *out = f.scalar(n, std::string("tls.") + key);
+                if (out->empty()) f.fail(n, std::string("tls.") + key + " must not be empty (omit it for the default)");
+            }
+        }
+    }
+    if (!c.listen_enabled && !c.tls_listen)
+        f.fail(root["listen"], "listen: off needs tls_listen (the server would have no redirect listener)");
+}
+
+
+std::optional<path_class> class_named(std::string_view name) {
+    for (std::size_t i = 0; i < path_class_count; ++i)
+        if (name == to_label(static_cast<path_class>(i))) return static_cast<path_class>(i);
+    return std::nullopt;
+}
+
+constexpr const char* class_names = "ping, blob, manifest, other_v2, root, artifact";
+
+route_config parse_routes(const yaml_file& f, const YAML::Node& n) {
+    f.require_map(n, "routes", {"status", "upstream", "classes", "fixed", "cache_control"});
+    route_config r;
+    if (const auto v = n["status"]) {
+        r.status = static_cast<unsigned>(f.integer(v, "routes.status", 301, 308));
+        if (r.status != 301 && r.status != 302 && r.status != 303 && r.status != 307 && r.status != 308)
+            f.fail(v, "routes.status must be 301, 302, 303, 307 or 308, got " + v.Scalar());
+    }
+    if (const auto v = n["upstream"]) r.upstream = f.url(v, "routes.upstream", template_mode::location);
+    if (const auto v = n["classes"]) {
+        if (!v.IsMap()) f.fail(v, "routes.classes must be a mapping of class -> action");
+        for (const auto& kv : v) {
+            const std::string name = f.scalar(kv.first, "a class");
+            const auto c = class_named(name);
+            if (!c) f.fail(kv.first, "unknown class \"" + name + "\" in routes.classes (valid: " + class_names + ")");
+            const std::string action = f.scalar(kv.second, "routes.classes." + name);
+            class_action& a = r.classes[static_cast<std::size_t>(*c)];
+            if (action == "mirror") a.kind = class_action_kind::mirror;
+            else if (action == "upstream") a.kind = class_action_kind::upstream;
+            else if (action == "not_found") a.kind = class_action_kind::not_found;
+            else if (action == "ok") {
+                if (*c != path_class::ping) f.fail(kv.second, "routes.classes." + name + ": \"ok\" is only for ping");
+                a.kind = class_action_kind::ok;
+            } else if (action.find("://") != std::string::npos) {
+                a.kind = class_action_kind::fixed;
+                a.fixed = f.url(kv.second, "routes.classes." + name, template_mode::fixed);
+            } else {
+                f.fail(kv.second, "routes.classes." + name + " \"" + action +
+                                      "\" is not one of mirror, upstream, ok, not_found or an https:// URL");
+            }
+            if (a.kind == class_action_kind::upstream && !r.upstream)
+                f.fail(kv.second, "routes.classes." + name + " is \"upstream\" but routes.upstream is not set");
+        }
+    }
+    if (const auto v = n["fixed"]) {
+        if (!v.IsMap()) f.fail(v, "routes.fixed must be a mapping of path prefix -> URL");
+        for (const auto& kv : v) {
+            fixed_route fr;
+            fr.prefix = f.scalar(kv.first, "a routes.fixed path");
+            if (fr.prefix.empty() || fr.prefix[0] != '/' ||
+                std::any_of(fr.prefix.begin(), fr.prefix.end(), [](char ch) {
+                    return static_cast<unsigned char>(ch) <= 0x20 || ch == 0x7f || ch == '?';
+                }))
+                f.fail(kv.first, "routes.fixed path \"" + fr.prefix + "\" must start with '/' and hold no blank, control character or '?'");
+            for (const auto& other : r.fixed)
+                if (other.prefix == fr.prefix) f.fail(kv.first, "routes.fixed lists \"" + fr.prefix + "\" twice");
+            fr.url = f.url(kv.second, "routes.fixed \"" + fr.prefix + "\"", template_mode::fixed);
+            r.fixed.push_back(std::move(fr));
+        }
+        // The longest matching prefix wins: try long ones first.
+        std::stable_sort(r.fixed.begin(), r.fixed.end(),
+                         [](const fixed_route& a, const fixed_route& b) { return a.prefix.size() > b.prefix.size(); });
+    }
+    if (const auto v = n["cache_control"]) {
+        if (!v.IsMap()) f.fail(v, "routes.cache_control must be a mapping of class -> header value");
+        for (const auto& kv : v) {
+            const std::string name = f.scalar(kv.first, "a class");
+            const auto c = class_named(name);
+            if (!c) f.fail(kv.first, "unknown class \"" + name + "\" in routes.cache_control (valid: " + class_names + ")");
+            std::string value = f.scalar(kv.second, "routes.cache_control." + name);
+            if (value.empty() || value.size() > 256 ||
+                std::any_of(value.begin(), value.end(), [](char ch) {
+                    const auto b = static_cast<unsigned char>(ch);
+                    return (b < 0x20 && b != '\t') || b >= 0x7f;
+                }))
+                f.fail(kv.second, "routes.cache_control." + name + " must be 1-256 visible ASCII characters");
+            r.cache_control[static_cast<std::size_t>(*c)] = std::move(value);
+        }
+    }
+    return r;
+}
+
+mirror_config parse_mirror(const yaml_file& f, const YAML::Node& n) {
+    f.require_map(n, "a mirror", {"name", "regions", "weight", "ipv6", "ranges", "registry", "artifacts", "blobs"});
+    mirror_config m;
+    m.line = n.Mark().line + 1;
+    const auto name = n["name"];
+    if (!name) f.fail(n, "mirror is missing \"name\"");
+    m.name = f.scalar(name, "mirror name");
+    if (!valid_provider_name(m.name))
+        f.fail(name, "mirror name \"" + m.name + "\" must be 1-63 characters of A-Z a-z 0-9 - _ .");
+    const std::string what = "mirror " + m.name;
+    if (const auto v = n["regions"]) {
+        m.any_region = false;
+        for (const auto& item : f.list(v, what + " regions")) {
+            std::string r = f.scalar(item, "a region of " + what);
+            if (!is_valid_region_label(r))
+                f.fail(item, "region \"" + r + "\" of " + what + " must be 1-63 characters of A-Z a-z 0-9 - _ .");
+            if (std::find(m.regions.begin(), m.regions.end(), r) != m.regions.end())
+                f.fail(item, what + " lists region \"" + r + "\" twice");
+            m.regions.push_back(std::move(r));
+        }
+        if (m.regions.empty()) f.fail(v, what + ": regions must list at least one region (omit it to serve any region)");
+    }
+    if (const auto v = n["weight"]) m.weight = static_cast<std::uint32_t>(f.integer(v, what + " weight", 0, 1'000'000));
+    if (const auto v = n["ipv6"]) m.ipv6 = f.boolean(v, what + " ipv6");
+    if (const auto v = n["ranges"]) m.ranges = f.boolean(v, what + " ranges");
+    const auto registry = n["registry"];
+    if (!registry) f.fail(n, what + " is missing \"registry\" (a host or an https:// URL template)");
+    m.registry = f.url(registry, what + " registry", template_mode::location);
+    m.artifacts = n["artifacts"] ? f.url(n["artifacts"], what + " artifacts", template_mode::location) : m.registry;
+    m.blobs = n["blobs"] ? f.url(n["blobs"], what + " blobs", template_mode::location) : m.registry;
+    return m;
 }
 
 }  // namespace
@@ -221,7 +399,8 @@ server_config parse_server_config(const std::string& path, const std::string& te
                   {"listen", "admin_listen", "threads", "log_level", "providers_dir", "prefixes",
                    "default_provider", "trusted_proxies", "limits", "shutdown_delay", "shutdown_timeout",
                    "access_log", "access_log_ipv4_prefix_length", "access_log_ipv6_prefix_length",
-                   "client_ip_headers", "trusted_hops", "proxy_protocol"});
+                   "client_ip_headers", "trusted_hops", "proxy_protocol", "tls_listen", "tls", "cloud_ranges",
+                   "routes", "explain_header"});
 
     auto endpoint = [&](const char* key, endpoint_config& out) {
         if (const auto n = root[key]) {
@@ -232,8 +411,12 @@ server_config parse_server_config(const std::string& path, const std::string& te
             }
         }
     };
-    endpoint("listen", c.listen);
+    if (const auto n = root["listen"]; n && n.IsScalar() && (n.Scalar() == "off" || n.Scalar() == "false"))
+        c.listen_enabled = false;
+    else
+        endpoint("listen", c.listen);
     endpoint("admin_listen", c.admin_listen);
+    parse_tls(f, c);
     if (const auto n = root["threads"]) c.threads = static_cast<unsigned>(f.integer(n, "threads", 0, 256));
     if (const auto n = root["log_level"]) {
         c.log_level = f.scalar(n, "log_level");
@@ -317,6 +500,25 @@ server_config parse_server_config(const std::string& path, const std::string& te
         c.access_log_ipv4_prefix = static_cast<std::uint8_t>(f.integer(n, "access_log_ipv4_prefix_length", 0, 32));
     if (const auto n = root["access_log_ipv6_prefix_length"])
         c.access_log_ipv6_prefix = static_cast<std::uint8_t>(f.integer(n, "access_log_ipv6_prefix_length", 0, 128));
+    if (const auto n = root["cloud_ranges"]) {
+        for (const auto& item : f.list(n, "cloud_ranges")) {
+            f.require_map(item, "a cloud_ranges entry", {"provider", "format", "file"});
+            cloud_range_source src;
+            src.line = item.Mark().line + 1;
+            for (const char* key : {"provider", "format", "file"})
+                if (!item[key]) f.fail(item, std::string("cloud_ranges entry is missing \"") + key + "\"");
+            src.provider = f.scalar(item["provider"], "cloud_ranges provider");
+            const std::string format = f.scalar(item["format"], "cloud_ranges format");
+            if (format == "aws") src.format = cloud_format::aws;
+            else if (format == "gcp") src.format = cloud_format::gcp;
+            else if (format == "azure") src.format = cloud_format::azure;
+            else f.fail(item["format"], "cloud_ranges format \"" + format + "\" is not one of aws, gcp, azure");
+            src.file = resolve(path, f.scalar(item["file"], "cloud_ranges file"));
+            c.cloud_ranges.push_back(std::move(src));
+        }
+    }
+    if (const auto n = root["routes"]) c.routes = parse_routes(f, n);
+    if (const auto n = root["explain_header"]) c.explain_header = f.boolean(n, "explain_header");
     return c;
 }
 
@@ -326,7 +528,7 @@ provider_config parse_provider(const std::string& path, const std::string& text)
     const yaml_file f(path, text);
     const YAML::Node& root = f.root();
     if (!root.IsDefined() || root.IsNull()) throw config_error(path, 0, "file is empty");
-    f.require_map(root, "a provider file", {"name", "redirectsTo", "asns", "cidrs"});
+    f.require_map(root, "a provider file", {"name", "redirectsTo", "asns", "cidrs", "mirrors", "active", "oncall"});
     provider_config p;
     p.file = path;
     const auto name = root["name"];
@@ -370,12 +572,59 @@ provider_config parse_provider(const std::string& path, const std::string& text)
             p.cidrs.push_back(r.prefix);
         }
     }
+    if (const auto n = root["mirrors"]) {
+        for (const auto& item : f.list(n, "mirrors")) {
+            mirror_config m = parse_mirror(f, item);
+            for (const auto& other : p.mirrors)
+                if (other.name == m.name) f.fail(item["name"], "mirror name \"" + m.name + "\" is used twice in this file");
+            for (const auto* t : {&m.registry, &m.artifacts, &m.blobs})
+                if (t->insecure)
+                    p.warnings.push_back(path + ":" + std::to_string(m.line) + ": mirror " + m.name + " uses http:// (" +
+                                         t->text + "): clients may refuse an insecure redirect");
+            p.mirrors.push_back(std::move(m));
+        }
+        if (p.mirrors.empty()) f.fail(n, "mirrors must list at least one mirror (omit it to use redirectsTo)");
+        if (p.redirects_to)
+            p.warnings.push_back(path + ": redirectsTo is ignored because mirrors is present");
+    }
+    if (const auto n = root["active"]) p.active = f.boolean(n, "active");
+    if (const auto n = root["oncall"]) {
+        p.oncall = f.strings(n, "oncall");
+        for (const auto& s : p.oncall)
+            if (s.empty() || s.size() > 256 || std::any_of(s.begin(), s.end(), [](char ch) {
+                    return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f;
+                }))
+                f.fail(n, "oncall entries must be 1-256 characters without control characters");
+    }
     std::sort(p.asns.begin(), p.asns.end());
     if (p.asns.empty() && p.cidrs.empty()) p.warnings.push_back(path + ": provider lists no asns and no cidrs");
     const std::string stem = fs::path(path).stem().string();
     if (stem != p.name)
         p.warnings.push_back(path + ": name \"" + p.name + "\" differs from the file name \"" + stem + "\"");
     return p;
+}
+
+const char* to_label(path_class c) noexcept {
+    switch (c) {
+        case path_class::ping: return "ping";
+        case path_class::blob: return "blob";
+        case path_class::manifest: return "manifest";
+        case path_class::other_v2: return "other_v2";
+        case path_class::root: return "root";
+        case path_class::artifact: return "artifact";
+    }
+    return "?";
+}
+
+const char* to_label(class_action_kind a) noexcept {
+    switch (a) {
+        case class_action_kind::mirror: return "mirror";
+        case class_action_kind::upstream: return "upstream";
+        case class_action_kind::ok: return "ok";
+        case class_action_kind::not_found: return "not_found";
+        case class_action_kind::fixed: return "fixed";
+    }
+    return "?";
 }
 
 std::vector<provider_config> load_providers(const std::string& dir) {
@@ -400,9 +649,16 @@ std::vector<provider_config> load_providers(const std::string& dir) {
     std::vector<provider_config> providers;
     for (const auto& file : files) {
         provider_config p = load_provider_file(file);
-        for (const auto& other : providers)
+        for (const auto& other : providers) {
             if (other.name == p.name)
                 throw config_error(file, 0, "provider name \"" + p.name + "\" is already used by " + other.file);
+            for (const auto& m : p.mirrors)
+                for (const auto& o : other.mirrors)
+                    if (o.name == m.name)
+                        throw config_error(file, m.line, "mirror name \"" + m.name + "\" is already used by " +
+                                                             other.file + ":" + std::to_string(o.line) +
+                                                             " (mirror names are unique across providers)");
+        }
         providers.push_back(std::move(p));
     }
     return providers;

@@ -2,6 +2,7 @@
 /// The main configuration file and the provider files, as validated values.
 /// Knows YAML and files; nothing of sockets or tries.
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -9,6 +10,8 @@
 #include <vector>
 
 #include "registry_redirector/config/client_ip_policy.hpp"
+#include "registry_redirector/config/url_template.hpp"
+#include "registry_redirector/data/cloud_ranges.hpp"
 #include "registry_redirector/net/ip_prefix.hpp"
 
 namespace registry_redirector {
@@ -38,9 +41,69 @@ enum class proxy_protocol_mode : std::uint8_t {
     required,  ///< every connection must start with one, from a trusted peer
 };
 
+/// TLS on the redirect port (`tls_listen`). Paths are resolved against the
+/// config file's folder; empty strings mean "the built-in default" for the
+/// cipher lists and "none" for the ticket key file.
+struct tls_config {
+    std::string certificate;              ///< PEM: the leaf first, then its chain
+    std::string private_key;              ///< PEM, unencrypted
+    std::string ciphers;                  ///< TLS 1.2 cipher list (OpenSSL syntax)
+    std::string ciphersuites;             ///< TLS 1.3 cipher suites (OpenSSL syntax)
+    std::string session_ticket_key_file;  ///< 80 bytes shared by all replicas
+    bool operator==(const tls_config&) const = default;
+};
+
+/// A cloud's published range file: each prefix becomes the provider's, with
+/// a region label (README "Mirrors and routes").
+struct cloud_range_source {
+    std::string provider;
+    cloud_format format = cloud_format::aws;
+    std::string file;  ///< resolved against the config file's folder
+    int line = 0;      ///< of the entry in the main config, for errors
+};
+
+/// OCI path classes (distribution-spec "Endpoints"), in `routes.classes`.
+enum class path_class : std::uint8_t { ping, blob, manifest, other_v2, root, artifact };
+inline constexpr std::size_t path_class_count = 6;
+/// "ping", "blob", "manifest", "other_v2", "root", "artifact".
+const char* to_label(path_class c) noexcept;
+
+enum class class_action_kind : std::uint8_t {
+    mirror,     ///< the selected mirror (blobs, registry or artifacts template)
+    upstream,   ///< routes.upstream
+    ok,         ///< 200 + Docker-Distribution-Api-Version (ping only)
+    not_found,  ///< 404
+    fixed,      ///< a fixed URL
+};
+inline constexpr std::size_t class_action_count = 5;
+const char* to_label(class_action_kind a) noexcept;
+
+struct class_action {
+    class_action_kind kind = class_action_kind::mirror;
+    url_template fixed;  ///< for kind == fixed
+};
+
+/// `routes.fixed`: a request whose path starts with `prefix` goes to `url`.
+struct fixed_route {
+    std::string prefix;
+    url_template url;
+};
+
+/// `routes`: present = OCI mode (every GET/HEAD is classified).
+struct route_config {
+    unsigned status = 302;  ///< 301, 302, 303, 307 or 308
+    std::optional<url_template> upstream;
+    std::array<class_action, path_class_count> classes{};
+    std::vector<fixed_route> fixed;  ///< longest prefix first
+    std::array<std::string, path_class_count> cache_control{};  ///< empty = no header
+};
+
 struct server_config {
     std::string path;  ///< the config file itself
     endpoint_config listen{"0.0.0.0", 8080};
+    bool listen_enabled = true;                ///< false: `listen: off` (needs tls_listen)
+    std::optional<endpoint_config> tls_listen;  ///< HTTPS listener, set together with `tls`
+    tls_config tls;
     endpoint_config admin_listen{"0.0.0.0", 9090};
     unsigned threads = 0;  ///< 0 = one per core
     std::string log_level = "info";
@@ -60,6 +123,9 @@ struct server_config {
     access_log_format access_log = access_log_format::off;
     std::uint8_t access_log_ipv4_prefix = 24;  ///< client addresses are logged as this prefix
     std::uint8_t access_log_ipv6_prefix = 48;
+    std::vector<cloud_range_source> cloud_ranges;
+    std::optional<route_config> routes;  ///< absent: registry/artifacts by path, as always
+    bool explain_header = false;         ///< X-Redirect-Reason on every redirect
 };
 
 struct redirect_target {
@@ -67,10 +133,28 @@ struct redirect_target {
     std::string artifacts;  ///< host[:port] for everything else
 };
 
+/// One mirror of a provider (provider-file key `mirrors`).
+struct mirror_config {
+    std::string name;                  ///< unique across all providers
+    std::vector<std::string> regions;  ///< client regions it serves; empty = any (see any_region)
+    bool any_region = true;            ///< `regions` omitted
+    std::uint32_t weight = 100;        ///< 0 = standby only
+    bool ipv6 = true;                  ///< may serve IPv6 clients
+    bool ranges = true;                ///< may serve requests with a Range header
+    url_template registry;             ///< /v2 classes
+    url_template artifacts;            ///< everything else (defaults to registry)
+    url_template blobs;                ///< OCI blobs (defaults to registry)
+    int line = 0;
+};
+
 struct provider_config {
     std::string name;
     std::string file;  ///< path of the provider file
     std::optional<redirect_target> redirects_to;
+    /// Our extension: when present it replaces redirectsTo.
+    std::vector<mirror_config> mirrors;
+    bool active = true;                ///< false: its clients go to the default provider
+    std::vector<std::string> oncall;   ///< contacts, for check and /debug/route
     std::vector<std::uint32_t> asns;  ///< sorted, unique
     std::vector<ip_prefix> cidrs;     ///< explicit prefixes, unique
     std::vector<std::string> warnings;

@@ -2,6 +2,7 @@
 /// The immutable routing table: address -> provider, built once from the
 /// provider files and the prefix -> origin-ASN tables, then only read.
 
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -14,14 +15,97 @@
 
 namespace registry_redirector {
 
+inline constexpr std::uint32_t no_region = 0xffffffffu;
+inline constexpr std::uint32_t no_mirror = 0xffffffffu;
+
 struct routing_provider {
     std::string name;
+    std::string file;
     std::optional<redirect_target> redirects_to;  ///< as configured
-    std::uint32_t redirect_index = 0;  ///< provider whose hosts serve this one (itself, or the default)
+    std::uint32_t redirect_index = 0;  ///< provider whose mirrors serve this one (itself, or the default)
+    std::vector<std::uint32_t> mirrors;  ///< indexes into routing_table::mirrors(), in file order
+    bool active = true;
+    std::vector<std::string> oncall;
     std::vector<std::uint32_t> asns;
     std::size_t prefixes_v4 = 0;  ///< prefixes decided for this provider (tables + cidrs)
     std::size_t prefixes_v6 = 0;
 };
+
+/// A mirror as the decision uses it. A provider with only redirectsTo has
+/// one, named after the provider, serving every region.
+struct routing_mirror {
+    std::string name;
+    std::uint32_t provider = 0;
+    std::vector<std::uint32_t> regions;  ///< region ids, sorted; empty with any_region
+    std::vector<std::string> unknown_regions;  ///< configured labels no range file produces
+    bool any_region = true;
+    std::uint32_t weight = 100;
+    bool ipv6 = true;
+    bool ranges = true;
+    url_template registry;
+    url_template artifacts;
+    url_template blobs;
+    std::uint64_t name_hash = 0;
+    bool from_redirects_to = false;
+};
+
+/// (provider whose mirrors serve the client, client region): what a lookup
+/// answers. Ids below the provider count are (provider, no region).
+struct routing_network {
+    std::uint32_t provider = 0;
+    std::uint32_t region = no_region;
+};
+
+/// The request's needs a mirror must meet: bit 0 an IPv6 client, bit 1 a
+/// Range header.
+inline constexpr unsigned caps_ipv6 = 1;
+inline constexpr unsigned caps_range = 2;
+inline constexpr unsigned caps_count = 4;
+
+/// A cloud range file with the provider its prefixes go to.
+struct labelled_source {
+    cloud_range_source source;
+    cloud_ranges ranges;
+    std::string config_path;  ///< the main config, for errors about the entry
+};
+
+/// Reads every `cloud_ranges` file of `config`. Throws config_error.
+std::vector<labelled_source> load_cloud_sources(const server_config& config);
+
+/// What the routing table is built from besides providers and prefix tables.
+struct routing_options {
+    std::vector<labelled_source> clouds;
+    std::optional<route_config> routes;
+    bool explain_header = false;
+};
+
+/// The outcome of mirror selection: the mirror and the tier (1-6) it came from.
+struct mirror_choice {
+    std::uint32_t mirror = no_mirror;
+    std::uint8_t tier = 0;
+};
+
+/// The key weighted rendezvous hashing uses for a client: its /24 (IPv4)
+/// or /48 (IPv6), hashed. noexcept.
+std::uint64_t client_network_key(const ip_address& address) noexcept;
+
+/// Mixes a client key with a mirror's name hash (SplitMix64 finaliser).
+inline std::uint64_t rendezvous_hash(std::uint64_t client_key, std::uint64_t name_hash) noexcept {
+    std::uint64_t z = client_key ^ name_hash;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/// Weighted rendezvous score (Schindelhauer and Schomaker, "Weighted
+/// distributed hash tables", SPAA 2005; the logarithmic method): with u the
+/// hash as a uniform number in (0, 1), -weight / ln(u) is largest for a
+/// mirror with probability weight / sum of weights, and removing a mirror
+/// moves only the clients it had.
+inline double rendezvous_score(std::uint64_t hash, std::uint32_t weight) noexcept {
+    const double u = (static_cast<double>(hash >> 11) + 0.5) * 0x1p-53;
+    return static_cast<double>(weight) / -std::log(u);
+}
 
 struct routing_stats {
     std::size_t table_prefixes_v4 = 0;  ///< unique prefixes read from the tables
@@ -32,6 +116,7 @@ struct routing_stats {
     std::size_t trie_nodes = 0;         ///< 256-slot nodes below the roots
     std::size_t search_spans = 0;       ///< slots left to a binary search (node budget spent)
     std::size_t ties = 0;               ///< prefixes claimed by several providers
+    std::size_t labelled_prefixes = 0;  ///< cloud range prefixes that were given to a provider
 };
 
 /// Thread safety: immutable; share it through a shared_ptr<const routing_table>.
@@ -48,9 +133,78 @@ public:
     /// table from 279 k ranges to 11 k (and the lookup with it). Who owns a
     /// prefix is route_explainer's business.
     std::uint32_t redirect_for(const ip_address& address) const noexcept {
+        return networks_[network_for(address)].provider;
+    }
+
+    /// The network id of `address`: (provider whose mirrors serve it, its
+    /// region), from the same merged ranges. noexcept, allocation-free.
+    std::uint32_t network_for(const ip_address& address) const noexcept {
         return address.family == ip_family::v4 ? v4_.lookup_or(address.v4, default_index_)
                                                : v6_.lookup_or(address.v6, default_index_);
     }
+
+    /// Selects the mirror for a client of `network` with needs `caps`
+    /// (caps_ipv6 | caps_range) and key `client_key` (client_network_key):
+    /// the first tier with an eligible mirror wins - (1) the provider's
+    /// mirrors for the client's region, (2) its mirrors for any region, (3)
+    /// all its mirrors, (4)-(6) the same for the default provider - and
+    /// within it weighted rendezvous hashing; weight-0 mirrors only when no
+    /// positive-weight one is left. `skip(mirror)` true leaves a mirror out
+    /// (health: down or drained), keeping the order of the rest.
+    /// noexcept, allocation-free.
+    template <class Skip>
+    mirror_choice select_mirror(std::uint32_t network, unsigned caps, std::uint64_t client_key,
+                                Skip&& skip) const noexcept {
+        const std::size_t slot = std::size_t{network} * caps_count + caps;
+        for (std::uint32_t i = plan_index_[slot]; i < plan_index_[slot + 1]; ++i) {
+            const tier_ref& t = tiers_[i];
+            std::uint32_t best = no_mirror, standby = no_mirror;
+            double best_score = -1.0;
+            std::uint64_t standby_hash = 0;
+            for (std::uint32_t k = t.first; k < t.first + t.count; ++k) {
+                const std::uint32_t m = tier_mirrors_[k];
+                if (skip(m)) continue;
+                const hot_mirror& h = hot_[m];
+                const std::uint64_t hash = rendezvous_hash(client_key, h.name_hash);
+                if (h.weight > 0) {
+                    const double score = rendezvous_score(hash, h.weight);
+                    if (score > best_score) {
+                        best_score = score;
+                        best = m;
+                    }
+                } else if (standby == no_mirror || hash > standby_hash) {
+                    standby_hash = hash;
+                    standby = m;
+                }
+            }
+            if (best != no_mirror) return {best, t.tier};
+            if (standby != no_mirror) return {standby, t.tier};
+        }
+        return {};
+    }
+
+    mirror_choice select_mirror(std::uint32_t network, unsigned caps, std::uint64_t client_key) const noexcept {
+        return select_mirror(network, caps, client_key, [](std::uint32_t) noexcept { return false; });
+    }
+
+    /// The tiers considered for (network, caps), in order: for explanations.
+    struct tier_view {
+        std::uint8_t tier;
+        const std::uint16_t* mirrors;
+        std::size_t count;
+    };
+    std::vector<tier_view> tiers_for(std::uint32_t network, unsigned caps) const;
+
+    const std::vector<routing_network>& networks() const noexcept { return networks_; }
+    const std::vector<routing_mirror>& mirrors() const noexcept { return mirrors_; }
+    /// Region labels of all range files, sorted; region ids index it.
+    const std::vector<std::string>& regions() const noexcept { return regions_; }
+    std::string_view region_name(std::uint32_t region) const noexcept {
+        return region == no_region ? std::string_view() : std::string_view(regions_[region]);
+    }
+    /// Present: OCI mode (README "Mirrors and routes").
+    const std::optional<route_config>& routes() const noexcept { return routes_; }
+    bool explain_header() const noexcept { return explain_header_; }
 
     /// The provider whose hosts answer a client whose prefix belongs to
     /// `matched` (itself when it has redirectsTo, else the default).
@@ -66,8 +220,26 @@ public:
 
 private:
     friend routing_table build_routing_table(const std::vector<provider_config>&, const std::string&,
-                                             origin_table);
+                                             origin_table, routing_options);
+    struct tier_ref {
+        std::uint32_t first;  ///< into tier_mirrors_
+        std::uint16_t count;
+        std::uint8_t tier;    ///< 1-6
+    };
+    struct hot_mirror {
+        std::uint64_t name_hash;
+        std::uint32_t weight;
+    };
     std::vector<routing_provider> providers_;
+    std::vector<routing_network> networks_;
+    std::vector<routing_mirror> mirrors_;
+    std::vector<hot_mirror> hot_;
+    std::vector<std::string> regions_;
+    std::vector<std::uint32_t> plan_index_;  ///< network * caps_count + caps -> first tier; one past the end too
+    std::vector<tier_ref> tiers_;
+    std::vector<std::uint16_t> tier_mirrors_;
+    std::optional<route_config> routes_;
+    bool explain_header_ = false;
     std::uint32_t default_index_ = 0;
     lpm_table_v4 v4_;
     lpm_table_v6 v6_;
@@ -83,7 +255,8 @@ private:
 /// Throws config_error if the default provider is missing or has no
 /// redirectsTo.
 routing_table build_routing_table(const std::vector<provider_config>& providers,
-                                  const std::string& default_provider, origin_table origins);
+                                  const std::string& default_provider, origin_table origins,
+                                  routing_options options = {});
 
 /// Keeps the rows of every prefix that is, or lies inside, a provider's
 /// prefix (one whose origin a provider lists, or an explicit cidr), and drops
@@ -95,9 +268,11 @@ origin_table reduce_to_providers(const std::vector<provider_config>& providers, 
 struct route_explanation {
     std::optional<ip_prefix> prefix;   ///< the most specific prefix holding the address
     std::vector<std::uint32_t> origins;  ///< its origin ASNs (empty for an explicit cidr)
-    bool explicit_cidr = false;
+    bool explicit_cidr = false;       ///< an explicit cidr or a cloud range prefix
     std::uint32_t matched = routing_table::no_provider;
     std::uint32_t redirect = 0;
+    std::uint32_t region = no_region;  ///< the client's region
+    std::uint32_t network = 0;
 };
 
 /// Keeps every resolved prefix (not only provider ranges), so it costs far
@@ -105,7 +280,7 @@ struct route_explanation {
 class route_explainer {
 public:
     route_explainer(const std::vector<provider_config>& providers, const std::string& default_provider,
-                    origin_table origins);
+                    origin_table origins, routing_options options = {});
     ~route_explainer();
     route_explanation explain(const ip_address& address) const;
     const routing_table& table() const noexcept { return table_; }
