@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "registry_redirector/config/client_ip_policy.hpp"
+#include "registry_redirector/config/probe_config.hpp"
 #include "registry_redirector/config/url_template.hpp"
 #include "registry_redirector/data/cloud_ranges.hpp"
 #include "registry_redirector/net/ip_prefix.hpp"
@@ -126,6 +127,9 @@ struct server_config {
     std::vector<cloud_range_source> cloud_ranges;
     std::optional<route_config> routes;  ///< absent: registry/artifacts by path, as always
     bool explain_header = false;         ///< X-Redirect-Reason on every redirect
+    /// A file holding the bearer token that POST /mirrors/NAME/drain|undrain
+    /// need (admin port); empty = those endpoints are refused.
+    std::string admin_token_file;
 };
 
 struct redirect_target {
@@ -144,6 +148,8 @@ struct mirror_config {
     url_template registry;             ///< /v2 classes
     url_template artifacts;            ///< everything else (defaults to registry)
     url_template blobs;                ///< OCI blobs (defaults to registry)
+    std::optional<probe_config> probe;              ///< active health probe; none = always up
+    std::optional<blob_check_config> check_blobs;   ///< HEAD a blob's URL before sending a client there
     int line = 0;
 };
 
