@@ -34,6 +34,14 @@ public:
                  drained_[mirror / 64].load(std::memory_order_relaxed)) & bit) == 0;
     }
     bool up(std::size_t mirror) const noexcept { return !test(down_, mirror); }
+    /// True when no mirror is down or drained: the common case, in which a
+    /// request needs no failover bookkeeping.
+    bool all_usable() const noexcept {
+        for (std::size_t w = 0; w < words_; ++w)
+            if ((down_[w].load(std::memory_order_relaxed) | drained_[w].load(std::memory_order_relaxed)) != 0)
+                return false;
+        return true;
+    }
     bool drained(std::size_t mirror) const noexcept { return test(drained_, mirror); }
 
     void set_up(std::size_t mirror, bool up) noexcept { assign(down_, mirror, !up); }
