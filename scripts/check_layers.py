@@ -14,9 +14,8 @@ import re
 import sys
 
 # Bottom to top: a module may include its own headers and those of the
-# modules below it, never one above. (`mirrors` slots in between `telemetry`
-# and `http` when it lands.)
-ORDER = ["net", "lpm", "data", "config", "routing", "telemetry", "http", "admin", "app"]
+# modules below it, never one above.
+ORDER = ["net", "lpm", "data", "config", "routing", "telemetry", "mirrors", "http", "admin", "app"]
 MAY_USE = {m: set(ORDER[:i]) for i, m in enumerate(ORDER)}
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"registry_redirector/([a-z_]+)/[^"]+"')

@@ -19,13 +19,29 @@ namespace {
 
 constexpr auto admin_timeout = std::chrono::seconds(10);
 
-http::response<http::string_body> answer(const http::request<http::empty_body>& req, const admin_handlers& h) {
+http::response<http::string_body> answer(const http::request<http::empty_body>& req, const admin_handlers& h,
+                                         const std::string& caller) {
     http::response<http::string_body> res;
     res.version(req.version());
     res.keep_alive(req.keep_alive());
     res.set(http::field::content_type, "text/plain; charset=utf-8");
     const std::string_view target = req.target();
-    const std::string_view path = target.substr(0, target.find('?'));
+    const std::size_t question = target.find('?');
+    const std::string_view path = target.substr(0, question);
+    const admin_request request{req.method_string(), path,
+                                question == std::string_view::npos ? std::string_view() : target.substr(question + 1),
+                                req[http::field::authorization], caller};
+    for (const auto& route : h.routes) {
+        if (auto reply = route(request)) {
+            res.result(reply->status);
+            res.set(http::field::content_type, reply->content_type);
+            for (const auto& [name, value] : reply->headers) res.set(name, value);
+            res.body() = std::move(reply->body);
+            res.prepare_payload();
+            if (req.method() == http::verb::head) res.body().clear();
+            return res;
+        }
+    }
     if (req.method() != http::verb::get && req.method() != http::verb::head) {
         res.result(http::status::method_not_allowed);
         res.set(http::field::allow, "GET, HEAD");
@@ -73,7 +89,9 @@ private:
             stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
             return;
         }
-        response_ = answer(parser_->get(), handlers_);
+        beast::error_code peer_ec;
+        const auto peer = stream_.socket().remote_endpoint(peer_ec);
+        response_ = answer(parser_->get(), handlers_, peer_ec ? std::string("unknown") : peer.address().to_string());
         stream_.expires_after(admin_timeout);
         http::async_write(stream_, response_, [self = shared_from_this()](beast::error_code write_ec, std::size_t) {
             if (write_ec) return;

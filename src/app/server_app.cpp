@@ -14,12 +14,17 @@
 #include <atomic>
 #include <cstdlib>
 #include <future>
+#include <iterator>
+#include <mutex>
+#include <optional>
 #include <filesystem>
 #include <fstream>
 #include <thread>
 
 #include "registry_redirector/telemetry/access_log.hpp"
 #include "registry_redirector/admin/admin_server.hpp"
+#include "registry_redirector/admin/mirror_endpoints.hpp"
+#include "registry_redirector/mirrors/mirror_prober.hpp"
 #include "registry_redirector/app/build_revision.hpp"
 #include "registry_redirector/data/config_error.hpp"
 #include "registry_redirector/app/config_watcher.hpp"
@@ -69,6 +74,7 @@ struct load_result {
     std::vector<provider_config> providers;
     std::shared_ptr<const serving_snapshot> snapshot;
     std::shared_ptr<const tls_context> tls;  ///< set when tls_listen is
+    std::optional<std::string> admin_token;  ///< from admin_token_file
     std::string sha;
     std::string summary;
     std::string error;
@@ -76,8 +82,38 @@ struct load_result {
     std::vector<prefix_file_stats> prefix_stats;  ///< per prefixes: entry (data_time for freshness)
 };
 
+/// The admin token: the file's content without surrounding blanks and line
+/// ends (as `kubectl create secret` or an editor leaves it).
+std::string read_admin_token(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw config_error(path, 0, "admin_token_file: cannot open");
+    std::string token((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto first = token.find_first_not_of(" \t\r\n");
+    const auto last = token.find_last_not_of(" \t\r\n");
+    token = first == std::string::npos ? std::string() : token.substr(first, last - first + 1);
+    if (token.size() < 16)
+        throw config_error(path, 0, "admin_token_file: the token must be at least 16 characters (e.g. openssl rand -hex 32)");
+    if (token.find_first_of(" \t\r\n") != std::string::npos)
+        throw config_error(path, 0, "admin_token_file: the token must be one word");
+    return token;
+}
+
+/// Which mirrors to probe, numbered as the routing table numbers them.
+std::vector<mirror_probe_target> probe_targets(const routing_table& routes, const std::vector<provider_config>& providers) {
+    std::vector<mirror_probe_target> targets;
+    for (const auto& m : routes.mirrors()) {
+        mirror_probe_target t{m.name, std::nullopt};
+        for (const auto& p : providers)
+            for (const auto& c : p.mirrors)
+                if (c.name == m.name) t.probe = c.probe;
+        targets.push_back(std::move(t));
+    }
+    return targets;
+}
+
 load_result load_everything(const std::string& config_path, const serve_overrides& overrides,
-                            const std::string& current_sha, std::uint64_t generation, request_metrics& metrics) {
+                            const std::string& current_sha, std::uint64_t generation, request_metrics& metrics,
+                            mirror_prober& prober) {
     load_result r;
     const auto started = steady::now();
     try {
@@ -93,6 +129,7 @@ load_result load_everything(const std::string& config_path, const serve_override
             for (const auto& p : r.providers) hash_file(h, p.file);
             for (const auto& f : r.config.prefix_files) hash_file(h, f);
             for (const auto& f : tls_files(r.config)) hash_file(h, f);
+            if (!r.config.admin_token_file.empty()) hash_file(h, r.config.admin_token_file);
             for (const auto& c : r.config.cloud_ranges) hash_file(h, c.file);
             return h.hex_digest();
         });
@@ -103,6 +140,7 @@ load_result load_everything(const std::string& config_path, const serve_override
             // A certificate pair that does not validate rejects the whole
             // reload: the old pair (and the old table) keep serving.
             if (r.config.tls_listen) r.tls = tls_context::load(r.config.tls, config_path);
+            if (!r.config.admin_token_file.empty()) r.admin_token = read_admin_token(r.config.admin_token_file);
             // Cloud range prefixes are the providers' like explicit cidrs: the
             // row filter must keep what is nested in them.
             options.clouds = load_cloud_sources(r.config);
@@ -146,6 +184,11 @@ load_result load_everything(const std::string& config_path, const serve_override
             {}, generation});
         for (const auto& p : snapshot->routes.providers()) snapshot->metric_slots.push_back(metrics.slot_for(p.name));
         for (const auto& m : snapshot->routes.mirrors()) snapshot->mirror_slots.push_back(metrics.mirror_slot_for(m.name));
+        // Last, once nothing can fail: from here the probes write into the
+        // new board (the old snapshot's stops changing; it serves for
+        // milliseconds more). Mirrors whose name and probe are unchanged keep
+        // their health.
+        snapshot->health = prober.assign(probe_targets(snapshot->routes, r.providers));
         const auto& s = snapshot->routes.stats();
         r.summary = with_commas(snapshot->routes.providers().size()) + " providers, " + with_commas(s.table_prefixes_v4) +
                     " IPv4 + " + with_commas(s.table_prefixes_v6) + " IPv6 prefixes (of " +
@@ -203,6 +246,7 @@ public:
           threads_(config_.threads ? config_.threads : std::max(1u, std::thread::hardware_concurrency())),
           metrics_(threads_),
           registry_(std::make_shared<prometheus::Registry>()),
+          prober_(*registry_),
           reloads_(prometheus::BuildCounter()
                        .Name("registry_redirector_config_reloads_total")
                        .Help("Reloads after start-up (SIGHUP or a file change), by result.")
@@ -267,7 +311,10 @@ public:
         http_server server(plain, https, threads_, config_.limits, store_, metrics_, access_log_.get(),
                            config_.proxy_protocol);
         admin_server admin(config_.admin_listen, {[this] { return store_.generation() > 0 && !draining_.load(); },
-                                                  [this] { return metrics_text(); }});
+                                                  [this] { return metrics_text(); },
+                                                  {mirror_routes({&prober_, [this] { return describe_mirrors(); },
+                                                                  [this] { return admin_token(); }})}});
+        prober_.start();
         server_ = &server;
         if (access_log_) access_log_->start();
         if (exporter_ || config_.location_request_id) {
@@ -302,6 +349,7 @@ public:
         loader.join();
         server.stop();
         admin.stop();
+        prober_.stop();
         server_ = nullptr;
         if (access_log_) access_log_->stop();
         if (exporter_) exporter_->stop(otel_flush_bound);
@@ -310,6 +358,28 @@ public:
     }
 
 private:
+    /// For GET /mirrors (admin thread): the serving snapshot's mirrors.
+    std::vector<mirror_description> describe_mirrors() const {
+        std::vector<mirror_description> out;
+        const auto snapshot = store_.load();
+        if (!snapshot) return out;
+        const auto& routes = snapshot->routes;
+        for (std::size_t i = 0; i < routes.mirrors().size(); ++i) {
+            const auto& m = routes.mirrors()[i];
+            mirror_description d{m.name, routes.providers()[m.provider].name, {}, m.weight, 0};
+            for (auto region : m.regions) d.regions.emplace_back(routes.region_name(region));
+            d.regions.insert(d.regions.end(), m.unknown_regions.begin(), m.unknown_regions.end());
+            if (i < snapshot->mirror_slots.size()) d.requests = metrics_.mirror_requests(snapshot->mirror_slots[i]);
+            out.push_back(std::move(d));
+        }
+        return out;
+    }
+
+    std::optional<std::string> admin_token() const {
+        std::lock_guard lock(admin_token_mutex_);
+        return admin_token_;
+    }
+
     std::string metrics_text() {
         auto families = registry_->Collect();
         for (const prometheus::Collectable* c : {static_cast<const prometheus::Collectable*>(&metrics_),
@@ -331,7 +401,8 @@ private:
         loading_ = true;
         reload_reason_ = reason;
         asio::post(loader_context_, [this, path = config_.path, sha = current_sha_, generation = generation_ + 1] {
-            auto result = std::make_shared<load_result>(load_everything(path, overrides_, sha, generation, metrics_));
+            auto result =
+                std::make_shared<load_result>(load_everything(path, overrides_, sha, generation, metrics_, prober_));
             asio::post(control_, [this, result] { on_loaded(std::move(*result)); });
         });
     }
@@ -372,6 +443,11 @@ private:
         config_.routes = r.config.routes;
         config_.explain_header = r.config.explain_header;
         config_.mrt = r.config.mrt;
+        config_.admin_token_file = r.config.admin_token_file;
+        {
+            std::lock_guard lock(admin_token_mutex_);
+            admin_token_ = r.admin_token;
+        }
         config_.default_provider = r.config.default_provider;
         config_.trusted_proxies = r.config.trusted_proxies;
         config_.client_ip_headers = r.config.client_ip_headers;
@@ -463,6 +539,8 @@ private:
         for (const auto& f : config_.prefix_files) folders.push_back(fs::path(f).parent_path().string());
         for (const auto& f : tls_files(config_)) folders.push_back(fs::path(f).parent_path().string());
         for (const auto& c : config_.cloud_ranges) folders.push_back(fs::path(c.file).parent_path().string());
+        if (!config_.admin_token_file.empty())
+            folders.push_back(fs::path(config_.admin_token_file).parent_path().string());
         for (auto& f : folders)
             if (f.empty()) f = ".";
         // A folder reached through a symlink (git-sync's <root>/<link> ->
@@ -545,6 +623,9 @@ private:
     request_metrics metrics_;
     process_metrics process_metrics_;
     std::shared_ptr<prometheus::Registry> registry_;
+    mirror_prober prober_;  // after the registry it registers into
+    mutable std::mutex admin_token_mutex_;
+    std::optional<std::string> admin_token_;  // guarded by admin_token_mutex_
     prometheus::Family<prometheus::Counter>& reloads_;
     prometheus::Counter& reload_success_;
     prometheus::Counter& reload_failure_;

@@ -294,8 +294,90 @@ route_config parse_routes(const yaml_file& f, const YAML::Node& n) {
     return r;
 }
 
+/// "1MiB", "64KiB", "512" (bytes): a whole number with an optional binary unit.
+std::uint64_t parse_byte_size(const yaml_file& f, const YAML::Node& n, const std::string& what, std::uint64_t max) {
+    const std::string s = n.IsScalar() ? n.Scalar() : std::string();
+    std::uint64_t v = 0;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    const std::string unit(end, s.data() + s.size());
+    std::uint64_t factor = 0;
+    if (unit.empty() || unit == "B") factor = 1;
+    else if (unit == "KiB") factor = 1024;
+    else if (unit == "MiB") factor = 1024 * 1024;
+    if (!n.IsScalar() || ec != std::errc{} || end == s.data() || factor == 0)
+        f.fail(n, what + " must be a size such as 65536, 64KiB or 1MiB, got \"" + s + "\"");
+    if (v > max / factor) f.fail(n, what + " is out of range (at most " + std::to_string(max) + " bytes), got " + s);
+    return v * factor;
+}
+
+/// A mirror's `probe` (README "Mirror health").
+probe_config parse_probe(const yaml_file& f, const YAML::Node& n, const std::string& what) {
+    using std::chrono::milliseconds;
+    f.require_map(n, what, {"url", "method", "expect", "interval", "timeout", "fall", "rise", "max_bytes", "ca_file",
+                            "follow_redirects", "initial"});
+    probe_config p;
+    const auto url = n["url"];
+    if (!url) f.fail(n, what + " is missing \"url\" (an http:// or https:// URL the mirror must answer)");
+    p.url = f.scalar(url, what + " url");
+    if (!p.url.starts_with("http://") && !p.url.starts_with("https://"))
+        f.fail(url, what + " url must start with http:// or https://, got \"" + p.url + "\"");
+    for (char c : p.url)
+        if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) f.fail(url, what + " url must not contain blanks or control characters");
+    if (const auto v = n["method"]) {
+        const std::string m = f.scalar(v, what + " method");
+        if (m == "GET") p.method = probe_config::http_method::get;
+        else if (m == "HEAD") p.method = probe_config::http_method::head;
+        else f.fail(v, what + " method must be GET or HEAD, got \"" + m + "\"");
+    }
+    if (const auto v = n["expect"]) {
+        p.expect.clear();
+        const auto items = v.IsSequence() ? f.list(v, what + " expect") : std::vector<YAML::Node>{v};
+        for (const auto& item : items) {
+            const auto code = static_cast<unsigned>(f.integer(item, what + " expect", 100, 599));
+            p.expect.emplace_back(code, code);
+        }
+        if (p.expect.empty()) f.fail(v, what + " expect must list at least one status");
+    }
+    if (const auto v = n["interval"]) p.interval = f.duration(v, what + " interval", milliseconds(100), milliseconds(3'600'000));
+    if (const auto v = n["timeout"]) p.timeout = f.duration(v, what + " timeout", milliseconds(50), milliseconds(60'000));
+    if (p.timeout > p.interval) f.fail(n, what + ": timeout must not exceed interval (one probe at a time per mirror)");
+    if (const auto v = n["fall"]) p.fall = static_cast<unsigned>(f.integer(v, what + " fall", 1, 100));
+    if (const auto v = n["rise"]) p.rise = static_cast<unsigned>(f.integer(v, what + " rise", 1, 100));
+    if (const auto v = n["max_bytes"]) p.max_bytes = parse_byte_size(f, v, what + " max_bytes", std::uint64_t{1} << 30);
+    if (const auto v = n["ca_file"]) {
+        const std::string file = f.scalar(v, what + " ca_file");
+        if (file.empty()) f.fail(v, what + " ca_file must name a PEM file");
+        p.ca_file = resolve(f.path(), file);
+        if (!fs::is_regular_file(p.ca_file)) f.fail(v, what + " ca_file " + p.ca_file + " is not a readable file");
+    }
+    if (const auto v = n["follow_redirects"]) p.follow_redirects = f.boolean(v, what + " follow_redirects");
+    if (const auto v = n["initial"]) {
+        const std::string initial = f.scalar(v, what + " initial");
+        if (initial == "up") p.initial_up = true;
+        else if (initial == "down") p.initial_up = false;
+        else f.fail(v, what + " initial must be up or down, got \"" + initial + "\"");
+    }
+    return p;
+}
+
+/// A mirror's `check_blobs` (README "Mirror health").
+blob_check_config parse_check_blobs(const yaml_file& f, const YAML::Node& n, const std::string& what) {
+    using std::chrono::milliseconds;
+    blob_check_config c;
+    if (n.IsScalar() && f.boolean(n, what)) return c;  // check_blobs: true = the defaults
+    f.require_map(n, what, {"positive_ttl", "negative_ttl", "timeout", "max_entries"});
+    if (const auto v = n["positive_ttl"])
+        c.positive_ttl = f.duration(v, what + " positive_ttl", milliseconds(1'000), milliseconds(30LL * 24 * 3'600'000));
+    if (const auto v = n["negative_ttl"])
+        c.negative_ttl = f.duration(v, what + " negative_ttl", milliseconds(0), milliseconds(24LL * 3'600'000));
+    if (const auto v = n["timeout"]) c.timeout = f.duration(v, what + " timeout", milliseconds(50), milliseconds(30'000));
+    if (const auto v = n["max_entries"]) c.max_entries = f.integer(v, what + " max_entries", 16, 10'000'000);
+    return c;
+}
+
 mirror_config parse_mirror(const yaml_file& f, const YAML::Node& n) {
-    f.require_map(n, "a mirror", {"name", "regions", "weight", "ipv6", "ranges", "registry", "artifacts", "blobs"});
+    f.require_map(n, "a mirror", {"name", "regions", "weight", "ipv6", "ranges", "registry", "artifacts", "blobs",
+                                  "probe", "check_blobs"});
     mirror_config m;
     m.line = n.Mark().line + 1;
     const auto name = n["name"];
@@ -324,6 +406,10 @@ mirror_config parse_mirror(const yaml_file& f, const YAML::Node& n) {
     m.registry = f.url(registry, what + " registry", template_mode::location);
     m.artifacts = n["artifacts"] ? f.url(n["artifacts"], what + " artifacts", template_mode::location) : m.registry;
     m.blobs = n["blobs"] ? f.url(n["blobs"], what + " blobs", template_mode::location) : m.registry;
+    if (const auto v = n["probe"]) m.probe = parse_probe(f, v, what + " probe");
+    if (const auto v = n["check_blobs"]) {
+        if (!(v.IsScalar() && !f.boolean(v, what + " check_blobs"))) m.check_blobs = parse_check_blobs(f, v, what + " check_blobs");
+    }
     return m;
 }
 
@@ -400,7 +486,7 @@ server_config parse_server_config(const std::string& path, const std::string& te
                    "default_provider", "trusted_proxies", "limits", "shutdown_delay", "shutdown_timeout",
                    "access_log", "access_log_ipv4_prefix_length", "access_log_ipv6_prefix_length",
                    "client_ip_headers", "trusted_hops", "proxy_protocol", "tls_listen", "tls", "cloud_ranges",
-                   "routes", "explain_header", "mrt", "otel", "location_request_id"});
+                   "routes", "explain_header", "mrt", "otel", "location_request_id", "admin_token_file"});
 
     auto endpoint = [&](const char* key, endpoint_config& out) {
         if (const auto n = root[key]) {
@@ -569,6 +655,11 @@ server_config parse_server_config(const std::string& path, const std::string& te
     }
     if (const auto n = root["routes"]) c.routes = parse_routes(f, n);
     if (const auto n = root["explain_header"]) c.explain_header = f.boolean(n, "explain_header");
+    if (const auto n = root["admin_token_file"]) {
+        const std::string file = f.scalar(n, "admin_token_file");
+        if (file.empty()) f.fail(n, "admin_token_file must name a file holding the token");
+        c.admin_token_file = resolve(f.path(), file);
+    }
     return c;
 }
 
@@ -631,6 +722,9 @@ provider_config parse_provider(const std::string& path, const std::string& text)
                 if (t->insecure)
                     p.warnings.push_back(path + ":" + std::to_string(m.line) + ": mirror " + m.name + " uses http:// (" +
                                          t->text + "): clients may refuse an insecure redirect");
+            if (m.check_blobs)
+                p.warnings.push_back(path + ":" + std::to_string(m.line) + ": mirror " + m.name +
+                                     ": check_blobs is validated but not enforced yet (README \"Mirror health\")");
             p.mirrors.push_back(std::move(m));
         }
         if (p.mirrors.empty()) f.fail(n, "mirrors must list at least one mirror (omit it to use redirectsTo)");

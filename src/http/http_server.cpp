@@ -559,7 +559,9 @@ private:
         if (is_redirect(plan.status)) {
             c.count_redirect(snapshot->metric_slots[plan.provider], plan.kind, plan.status);
             c.count_source(plan.source);
-            if (plan.mirror < snapshot->mirror_slots.size()) c.count_mirror(snapshot->mirror_slots[plan.mirror]);
+            if (plan.mirror < snapshot->mirror_slots.size())
+                c.count_mirror(snapshot->mirror_slots[plan.mirror], static_cast<std::size_t>(plan.klass));
+            c.count_failover(plan.failover);
         } else {
             c.count_rejected(plan.status);
         }

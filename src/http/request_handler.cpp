@@ -95,6 +95,48 @@ response_plan reject(status_code status) noexcept {
     return p;
 }
 
+namespace {
+
+/// decide_route with the mirrors that are down or drained left out, in the
+/// same selection order (README "Mirror health"). When that leaves no
+/// mirror it never fails closed: routes.upstream if configured, else the
+/// default provider's mirrors chosen as if all were up. `failover` says
+/// whether health changed the answer.
+route_decision decide_with_health(const routing_table& routes, const health_board* health, std::string_view target,
+                                  const ip_address& client, bool has_range, failover_reason& failover) noexcept {
+    failover = failover_reason::none;
+    if (health == nullptr || health->all_usable()) return decide_route(routes, target, client, has_range);
+    route_decision d = decide_route(routes, target, client, has_range,
+                                    [health](std::uint32_t m) noexcept { return !health->usable(m); });
+    if (d.what == decision_kind::redirect && d.mirror != no_mirror) {
+        const route_decision blind = decide_route(routes, target, client, has_range);
+        if (blind.mirror != d.mirror) failover = failover_reason::next_mirror;
+        return d;
+    }
+    if (d.what != decision_kind::no_mirror) return d;
+    if (routes.routes() && routes.routes()->upstream) {
+        failover = failover_reason::upstream;
+        d.what = decision_kind::redirect;
+        d.action = class_action_kind::upstream;
+        d.location = &*routes.routes()->upstream;
+        return d;
+    }
+    failover = failover_reason::last_resort;
+    const unsigned caps = (client.family == ip_family::v6 ? caps_ipv6 : 0u) | (has_range ? caps_range : 0u);
+    mirror_choice choice = routes.select_mirror(routes.default_index(), caps, client_network_key(client));
+    if (choice.mirror == no_mirror) choice = routes.select_mirror(routes.default_index(), 0, client_network_key(client));
+    if (choice.mirror == no_mirror) return d;  // no mirror of the default at all: nothing to fall back to (503)
+    const routing_mirror& m = routes.mirrors()[choice.mirror];
+    d.what = decision_kind::redirect;
+    d.mirror = choice.mirror;
+    d.tier = choice.tier;
+    d.provider = m.provider;
+    d.location = d.klass == path_class::blob ? &m.blobs : d.kind == route::registry ? &m.registry : &m.artifacts;
+    return d;
+}
+
+}  // namespace
+
 response_plan handle_request(const request_view& request, const ip_address& peer, const serving_snapshot* snapshot,
                              client_ip_source peer_source) noexcept {
     response_plan p;
@@ -127,7 +169,8 @@ response_plan handle_request(const request_view& request, const ip_address& peer
     p.source = client.source;
     p.client = client.address;
     const routing_table& routes = snapshot->routes;
-    const route_decision d = decide_route(routes, target, client.address, request.has_range);
+    const route_decision d = decide_with_health(routes, snapshot->health.get(), target, client.address,
+                                                request.has_range, p.failover);
     p.provider = d.provider;
     p.kind = d.kind;
     p.oci = d.oci;

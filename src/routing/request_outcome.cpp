@@ -66,4 +66,14 @@ status_code redirect_status_at(std::size_t index) noexcept {
     return index < redirect_status_count ? redirects[index] : status_code::found_302;
 }
 
+const char* to_label(failover_reason r) noexcept {
+    switch (r) {
+        case failover_reason::none: return "none";
+        case failover_reason::next_mirror: return "next_mirror";
+        case failover_reason::upstream: return "upstream";
+        case failover_reason::last_resort: return "last_resort";
+    }
+    return "none";
+}
+
 }  // namespace registry_redirector

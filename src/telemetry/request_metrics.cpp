@@ -50,6 +50,14 @@ std::uint16_t request_metrics::slot_for(const std::string& provider) {
     return static_cast<std::uint16_t>(names_.size() - 1);
 }
 
+std::uint64_t request_metrics::mirror_requests(std::uint16_t slot) const noexcept {
+    if (slot >= thread_request_counters::max_mirrors) return 0;
+    std::uint64_t n = 0;
+    for (const auto& t : threads_)
+        for (const auto& c : t->mirrors_[slot]) n += c.load(std::memory_order_relaxed);
+    return n;
+}
+
 std::uint16_t request_metrics::mirror_slot_for(const std::string& mirror) {
     std::lock_guard lock(names_mutex_);
     for (std::size_t i = 0; i < mirror_names_.size(); ++i)
@@ -142,12 +150,23 @@ std::vector<prometheus::MetricFamily> request_metrics::Collect() const {
             m.counter.value = sum([&](const thread_request_counters& t) -> const auto& { return t.classes_[c][a]; });
             classes.metric.push_back(std::move(m));
         }
-    auto per_mirror = family("registry_redirector_mirror_redirects_total", "Redirects to each mirror.",
+    auto per_mirror = family("registry_redirector_mirror_requests_total",
+                             "Redirects to each mirror, by path class (the class applies in OCI mode and without it).",
                              prometheus::MetricType::Counter);
-    for (std::size_t slot = 0; slot < mirror_names.size(); ++slot) {
-        auto m = with_labels({{"mirror", mirror_names[slot]}});
-        m.counter.value = sum([&](const thread_request_counters& t) -> const auto& { return t.mirrors_[slot]; });
-        per_mirror.metric.push_back(std::move(m));
+    for (std::size_t slot = 0; slot < mirror_names.size(); ++slot)
+        for (std::size_t c = 0; c < thread_request_counters::path_classes; ++c) {
+            auto m = with_labels({{"class", class_labels[c]}, {"mirror", mirror_names[slot]}});
+            m.counter.value = sum([&](const thread_request_counters& t) -> const auto& { return t.mirrors_[slot][c]; });
+            per_mirror.metric.push_back(std::move(m));
+        }
+    auto failovers = family("registry_redirector_failover_total",
+                            "Requests that mirror health sent elsewhere: next_mirror (a down or drained mirror passed "
+                            "over), upstream and last_resort (every eligible mirror down).",
+                            prometheus::MetricType::Counter);
+    for (std::size_t r = 1; r < failover_reason_count; ++r) {
+        auto m = with_labels({{"reason", to_label(static_cast<failover_reason>(r))}});
+        m.counter.value = sum([&](const thread_request_counters& t) -> const auto& { return t.failovers_[r]; });
+        failovers.metric.push_back(std::move(m));
     }
 
     auto sources = family("registry_redirector_client_ip_total",
@@ -187,7 +206,8 @@ std::vector<prometheus::MetricFamily> request_metrics::Collect() const {
     }
 
     std::vector<prometheus::MetricFamily> out{std::move(requests), std::move(sources), std::move(duration),
-                                              std::move(classes), std::move(per_mirror), std::move(invalid)};
+                                              std::move(classes), std::move(per_mirror), std::move(invalid),
+                                              std::move(failovers)};
     auto single = [&](const char* name, const char* help, prometheus::MetricType type, double value) {
         auto f = family(name, help, type);
         f.metric.push_back({});

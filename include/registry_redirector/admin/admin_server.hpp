@@ -4,15 +4,38 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "registry_redirector/config/config.hpp"
 
 namespace registry_redirector {
 
+/// A request to the admin port, as the extra routes see it.
+struct admin_request {
+    std::string_view method;         ///< "GET", "HEAD", "POST", ...
+    std::string_view path;           ///< without the query
+    std::string_view query;          ///< after '?', may be empty
+    std::string_view authorization;  ///< the Authorization header, empty if none
+    std::string caller;              ///< the peer address, for logs
+};
+
+struct admin_reply {
+    unsigned status = 200;
+    std::string content_type = "application/json";
+    std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;
+};
+
 struct admin_handlers {
     std::function<bool()> ready;                ///< /readyz: 200 when true, else 503
     std::function<std::string()> metrics_text;  ///< /metrics body (Prometheus text format)
+    /// Further endpoints (/mirrors, ...), tried before the 404. Nothing = not
+    /// this route. May be empty.
+    std::vector<std::function<std::optional<admin_reply>(const admin_request&)>> routes;
 };
 
 /// Thread safety: construct, start and stop from one thread; the handlers are

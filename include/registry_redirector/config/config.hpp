@@ -11,6 +11,7 @@
 
 #include "registry_redirector/config/client_ip_policy.hpp"
 #include "registry_redirector/config/otel_config.hpp"
+#include "registry_redirector/config/probe_config.hpp"
 #include "registry_redirector/config/url_template.hpp"
 #include "registry_redirector/data/cloud_ranges.hpp"
 #include "registry_redirector/data/mrt_resolve.hpp"
@@ -133,6 +134,9 @@ struct server_config {
     bool explain_header = false;         ///< X-Redirect-Reason on every redirect
     otel_file_config otel;             ///< the `otel:` section (see otel_config.hpp)
     bool location_request_id = false;  ///< append rid=<trace id> to each Location
+    /// A file holding the bearer token that POST /mirrors/NAME/drain|undrain
+    /// need (admin port); empty = those endpoints are refused.
+    std::string admin_token_file;
 };
 
 struct redirect_target {
@@ -151,6 +155,8 @@ struct mirror_config {
     url_template registry;             ///< /v2 classes
     url_template artifacts;            ///< everything else (defaults to registry)
     url_template blobs;                ///< OCI blobs (defaults to registry)
+    std::optional<probe_config> probe;              ///< active health probe; none = always up
+    std::optional<blob_check_config> check_blobs;   ///< HEAD a blob's URL before sending a client there
     int line = 0;
 };
 

@@ -46,6 +46,7 @@ struct response_plan {
     path_class klass = path_class::artifact;
     class_action_kind action = class_action_kind::mirror;
     std::uint32_t mirror = no_mirror;
+    failover_reason failover = failover_reason::none;  ///< health changed the answer
     /// Set when explain_header is on: X-Redirect-Reason's values.
     bool explain = false;
     std::string_view reason_provider;

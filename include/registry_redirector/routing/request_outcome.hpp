@@ -64,4 +64,15 @@ status_code redirect_status_at(std::size_t index) noexcept;
 
 unsigned to_number(status_code s) noexcept;
 
+/// Why a request did not go where it would have with every mirror up
+/// (registry_redirector_failover_total{reason}).
+enum class failover_reason : std::uint8_t {
+    none,
+    next_mirror,  ///< a down or drained mirror was passed over for the next one in selection order
+    upstream,     ///< every eligible mirror was down: routes.upstream
+    last_resort,  ///< every eligible mirror was down and no upstream: the default provider's, as if up
+};
+inline constexpr std::size_t failover_reason_count = 4;
+const char* to_label(failover_reason r) noexcept;
+
 }  // namespace registry_redirector

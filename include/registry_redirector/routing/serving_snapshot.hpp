@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "registry_redirector/config/client_ip_policy.hpp"
+#include "registry_redirector/routing/health_board.hpp"
 #include "registry_redirector/routing/routing_table.hpp"
 
 namespace registry_redirector {
@@ -21,6 +22,9 @@ struct serving_snapshot {
     /// Metric slot of each mirror (index as in routes.mirrors()); may be
     /// empty (tests), then mirrors are not counted.
     std::vector<std::uint16_t> mirror_slots;
+    /// Up/down/drained per mirror (index as in routes.mirrors()), flipped by
+    /// the probes without a rebuild. Null: every mirror is up (tests, CLI).
+    std::shared_ptr<health_board> health;
 };
 
 }  // namespace registry_redirector

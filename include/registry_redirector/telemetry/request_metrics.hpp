@@ -69,9 +69,14 @@ public:
     void count_class(std::size_t klass, std::size_t action) noexcept {
         if (klass < path_classes && action < class_actions) bump(classes_[klass][action]);
     }
-    /// A redirect to a mirror (slot from request_metrics::mirror_slot_for).
-    void count_mirror(std::uint16_t mirror_slot) noexcept {
-        if (mirror_slot < max_mirrors) bump(mirrors_[mirror_slot]);
+    /// A redirect to a mirror (slot from request_metrics::mirror_slot_for),
+    /// by the request's path class.
+    void count_mirror(std::uint16_t mirror_slot, std::size_t klass) noexcept {
+        if (mirror_slot < max_mirrors && klass < path_classes) bump(mirrors_[mirror_slot][klass]);
+    }
+    /// A request that health sent elsewhere than it would have gone.
+    void count_failover(failover_reason r) noexcept {
+        if (r != failover_reason::none) bump(failovers_[static_cast<std::size_t>(r)]);
     }
     void count_rejected(status_code status) noexcept { bump(rejected_[static_cast<std::size_t>(status)]); }
     void count_source(client_ip_source source) noexcept { bump(sources_[static_cast<std::size_t>(source)]); }
@@ -89,7 +94,8 @@ private:
     }
     std::atomic<std::uint64_t> redirects_[max_providers][2][redirect_status_count] = {};
     std::atomic<std::uint64_t> classes_[path_classes][class_actions] = {};
-    std::atomic<std::uint64_t> mirrors_[max_mirrors] = {};
+    std::atomic<std::uint64_t> mirrors_[max_mirrors][path_classes] = {};
+    std::atomic<std::uint64_t> failovers_[failover_reason_count] = {};
     std::atomic<std::uint64_t> rejected_[status_code_count] = {};
     std::atomic<std::uint64_t> sources_[client_ip_source_count] = {};
     std::atomic<std::uint64_t> trace_context_invalid_[2] = {};
@@ -113,6 +119,8 @@ public:
     /// Likewise for a mirror name (registry_redirector_mirror_redirects_total);
     /// throws std::length_error past thread_request_counters::max_mirrors.
     std::uint16_t mirror_slot_for(const std::string& mirror);
+    /// Redirects sent to a mirror slot since start, all classes and threads.
+    std::uint64_t mirror_requests(std::uint16_t slot) const noexcept;
 
     thread_request_counters& thread(unsigned index) noexcept { return *threads_[index]; }
 
