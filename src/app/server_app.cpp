@@ -88,14 +88,35 @@ load_result load_everything(const std::string& config_path, const serve_override
             for (const auto& p : r.providers) hash_file(h, p.file);
             for (const auto& f : r.config.prefix_files) hash_file(h, f);
             for (const auto& f : tls_files(r.config)) hash_file(h, f);
+            for (const auto& c : r.config.cloud_ranges) hash_file(h, c.file);
             return h.hex_digest();
         });
         origin_table origins;
+        routing_options options;
+        std::size_t rows_read = 0;
         try {
             // A certificate pair that does not validate rejects the whole
             // reload: the old pair (and the old table) keep serving.
             if (r.config.tls_listen) r.tls = tls_context::load(r.config.tls, config_path);
-            for (const auto& f : r.config.prefix_files) load_prefix_file(f, origins);
+            // Cloud range prefixes are the providers' like explicit cidrs: the
+            // row filter must keep what is nested in them.
+            options.clouds = load_cloud_sources(r.config);
+            // Keep only the rows that can change a decision while parsing, so
+            // a whole-Internet table never sits in memory (peak RSS is what a
+            // container limit must allow). A table out of order cannot be
+            // reduced on the fly: it is loaded whole, as before.
+            bool sorted = false;
+            {
+                provider_row_filter filter(r.providers, options.clouds);
+                for (const auto& f : r.config.prefix_files) load_prefix_file(f, filter);
+                rows_read = filter.received;
+                sorted = filter.sorted();
+                if (sorted) origins = filter.finish();
+            }
+            if (!sorted) {
+                spdlog::info("prefix tables are not sorted by prefix: loading them whole (more memory while loading)");
+                for (const auto& f : r.config.prefix_files) load_prefix_file(f, origins);
+            }
         } catch (...) {
             fingerprint.wait();  // it reads r's members
             throw;
@@ -106,14 +127,20 @@ load_result load_everything(const std::string& config_path, const serve_override
             return r;
         }
         auto snapshot = std::make_shared<serving_snapshot>(serving_snapshot{
-            build_routing_table(r.providers, r.config.default_provider, std::move(origins)),
+            build_routing_table(r.providers, r.config.default_provider, std::move(origins), [&] {
+                options.routes = r.config.routes;
+                options.explain_header = r.config.explain_header;
+                return std::move(options);
+            }()),
             client_ip_policy{trusted_proxy_set(r.config.trusted_proxies), r.config.client_ip_headers,
                              r.config.trusted_hops},
             {}, generation});
         for (const auto& p : snapshot->routes.providers()) snapshot->metric_slots.push_back(metrics.slot_for(p.name));
+        for (const auto& m : snapshot->routes.mirrors()) snapshot->mirror_slots.push_back(metrics.mirror_slot_for(m.name));
         const auto& s = snapshot->routes.stats();
         r.summary = with_commas(snapshot->routes.providers().size()) + " providers, " + with_commas(s.table_prefixes_v4) +
-                    " IPv4 + " + with_commas(s.table_prefixes_v6) + " IPv6 prefixes -> " + with_commas(s.ranges_v4) + " + " +
+                    " IPv4 + " + with_commas(s.table_prefixes_v6) + " IPv6 prefixes (of " +
+                    with_commas(rows_read) + " table rows) -> " + with_commas(s.ranges_v4) + " + " +
                     with_commas(s.ranges_v6) + " ranges (" + with_commas(s.memory_bytes / 1024) + " KiB), " +
                     std::to_string(snapshot->routes.warnings().size()) + " warnings, loaded in " +
                     std::to_string(std::chrono::duration<double>(steady::now() - started).count()).substr(0, 5) + " s";
@@ -182,6 +209,7 @@ public:
                              .Register(*registry_)),
           signals_(control_, SIGINT, SIGTERM, SIGHUP),
           drain_timer_(control_),
+          trim_timer_(control_),
           loader_guard_(asio::make_work_guard(loader_context_)) {
         prometheus::BuildGauge()
             .Name("registry_redirector_build_info")
@@ -298,6 +326,9 @@ private:
         // Reloadable keys take the new values; restart-only keys keep theirs.
         config_.providers_dir = r.config.providers_dir;
         config_.prefix_files = r.config.prefix_files;
+        config_.cloud_ranges = r.config.cloud_ranges;
+        config_.routes = r.config.routes;
+        config_.explain_header = r.config.explain_header;
         config_.default_provider = r.config.default_provider;
         config_.trusted_proxies = r.config.trusted_proxies;
         config_.client_ip_headers = r.config.client_ip_headers;
@@ -333,6 +364,12 @@ private:
         const std::vector<std::string> warnings = r.snapshot->routes.warnings();
         store_.publish(std::move(r.snapshot));
         malloc_trim(0);  // return the parse buffers: steady-state RSS is the table
+        // The I/O threads drop the old table at their next deadline sweep
+        // (250 ms) even when idle; then its memory can go back too.
+        trim_timer_.expires_after(std::chrono::seconds(1));
+        trim_timer_.async_wait([](const boost::system::error_code& ec) {
+            if (!ec) malloc_trim(0);
+        });
         spdlog::info("{} generation {} (sha256 {}): {}", initial ? "routing table ready," : "reloaded (" + reload_reason_ + "),",
                      generation_, current_sha_.substr(0, 12), r.summary);
         log_warnings(warnings);
@@ -369,6 +406,7 @@ private:
         std::vector<std::string> folders{fs::path(config_.path).parent_path().string(), config_.providers_dir};
         for (const auto& f : config_.prefix_files) folders.push_back(fs::path(f).parent_path().string());
         for (const auto& f : tls_files(config_)) folders.push_back(fs::path(f).parent_path().string());
+        for (const auto& c : config_.cloud_ranges) folders.push_back(fs::path(c.file).parent_path().string());
         for (auto& f : folders)
             if (f.empty()) f = ".";
         std::sort(folders.begin(), folders.end());
@@ -450,6 +488,7 @@ private:
     asio::io_context control_;
     asio::signal_set signals_;
     asio::steady_timer drain_timer_;
+    asio::steady_timer trim_timer_;
     asio::io_context loader_context_;
     asio::executor_work_guard<asio::io_context::executor_type> loader_guard_;
     std::unique_ptr<config_watcher> watcher_;

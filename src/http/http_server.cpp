@@ -9,6 +9,9 @@
 
 #include <atomic>
 #include <cstring>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <ctime>
 #include <list>
 #include <optional>
@@ -16,10 +19,12 @@
 #include <type_traits>
 #include <vector>
 
+#include "registry_redirector/http/buffer_pool.hpp"
 #include "registry_redirector/http/listener.hpp"
 #include "registry_redirector/http/request_handler.hpp"
 #include "registry_redirector/http/proxy_protocol.hpp"
 #include "registry_redirector/http/request_reader.hpp"
+#include "registry_redirector/http/slab_arena.hpp"
 #include "registry_redirector/http/tls_context.hpp"
 
 namespace registry_redirector {
@@ -43,6 +48,19 @@ constexpr std::size_t max_pipelined_batch = 32;
 /// After a Connection: close response, unread input is drained for this long
 /// before closing, so the client is not reset before it reads the response.
 constexpr auto linger_timeout = std::chrono::seconds(2);
+/// Buffer sets each thread keeps free however quiet it gets, and how often
+/// it frees the ones a whole period did not need (buffer_pool::trim).
+constexpr std::size_t pool_keep = 16;
+constexpr int sweeps_per_trim = 4;  // once a second
+/// Memory given back to the allocator before the heap is trimmed: glibc keeps
+/// freed memory inside its heaps (a storm of 10,000 connections left RSS at
+/// 10x its calm value for good), malloc_trim hands the free pages back.
+constexpr std::size_t trim_after_bytes = 4u << 20;
+constexpr auto min_time_between_trims = std::chrono::seconds(5);
+/// What a closed connection is taken to have freed (session, socket state,
+/// handler memory) when deciding whether the heap is worth trimming.
+constexpr std::size_t bytes_per_closed_session = 1024;
+
 
 /// IMF-fixdate for the Date header (RFC 9110 section 5.6.7), rebuilt once a
 /// second per thread.
@@ -65,6 +83,54 @@ private:
     std::size_t length_ = 0;
 };
 
+/// Room for the one asynchronous operation a session has pending at a time
+/// (wait, read, write or linger read). Asio frees an operation's memory
+/// before it calls the handler, which starts the next one, so one slot is
+/// enough; anything larger (TLS operations) or a second operation falls back
+/// to Asio's per-thread recycling allocator, as without this class.
+/// Inside the session (which lives in a slab_arena), it keeps the pending
+/// operations of idle connections off the heap too (see slab_arena for why).
+class handler_memory {
+public:
+    void* allocate(std::size_t size) {
+        if (!in_use_ && size <= sizeof storage_) {
+            in_use_ = true;
+            return storage_;
+        }
+        return asio::recycling_allocator<unsigned char>().allocate(size);
+    }
+    void deallocate(void* p, std::size_t size) noexcept {
+        if (p == storage_)
+            in_use_ = false;
+        else
+            asio::recycling_allocator<unsigned char>().deallocate(static_cast<unsigned char*>(p), size);
+    }
+
+private:
+    alignas(std::max_align_t) unsigned char storage_[320];  // the largest op measured: 288 bytes (a write)
+    bool in_use_ = false;
+};
+
+/// The associated allocator of a session's completion handlers.
+template <class T>
+class handler_allocator {
+public:
+    using value_type = T;
+    explicit handler_allocator(handler_memory& m) noexcept : memory_(&m) {}
+    template <class U>
+    handler_allocator(const handler_allocator<U>& other) noexcept : memory_(other.memory()) {}
+    T* allocate(std::size_t n) { return static_cast<T*>(memory_->allocate(n * sizeof(T))); }
+    void deallocate(T* p, std::size_t n) noexcept { memory_->deallocate(p, n * sizeof(T)); }
+    handler_memory* memory() const noexcept { return memory_; }
+    template <class U>
+    bool operator==(const handler_allocator<U>& other) const noexcept {
+        return memory_ == other.memory();
+    }
+
+private:
+    handler_memory* memory_;
+};
+
 class session_link;
 
 /// One I/O thread: its io_context, its sessions and its counters.
@@ -72,7 +138,8 @@ struct worker {
     worker(unsigned index_in, const serving_store& store, thread_request_counters& counters_in,
            request_metrics& metrics_in, const connection_limits& limits_in, access_log* log, proxy_protocol_mode proxy)
         : index(index_in), counters(counters_in), metrics(metrics_in), limits(limits_in), access(log),
-          proxy_protocol(proxy), context(1), sweep_timer(context), reader(store) {}
+          proxy_protocol(proxy), pool(limits_in.max_header_bytes + 1024, 512), context(1), sweep_timer(context),
+          reader(store) {}
 
     void log_access(const response_plan& plan, const request_view& request, const serving_snapshot* snapshot,
                     clock_type::time_point started) noexcept;
@@ -88,6 +155,15 @@ struct worker {
     session_link* sessions = nullptr;  // intrusive list, touched only on this thread
     std::atomic<std::size_t> session_count{0};
     bool draining = false;        // only on this thread
+    buffer_pool pool;             // sessions give their buffers back in their destructors
+    slab_arena session_memory;      // where plain sessions live (they free into it)
+    slab_arena tls_session_memory;  // TLS sessions: another size, so another arena
+    /// Where lingering connections' input goes: it is thrown away, so they
+    /// can all share it.
+    char discard[2048];
+    int sweeps_since_trim = 0;
+    std::size_t released_since_heap_trim = 0;  // bytes, estimated
+    std::size_t sessions_closed = 0;           // since the last trim period
 
     asio::io_context context;
     asio::steady_timer sweep_timer;
@@ -95,6 +171,7 @@ struct worker {
     date_cache date;
 
     void sweep();
+    void trim_memory();
     void start_draining();
 };
 
@@ -154,13 +231,12 @@ public:
         : stream_(std::move(socket), stream_args...),
           worker_(w),
           peer_(peer),
-          buffer_(std::make_unique<char[]>(w.limits.max_header_bytes + 1024)),
-          capacity_(w.limits.max_header_bytes + 1024),
-          reader_(w.limits.max_header_bytes, w.limits.max_header_fields) {
-        out_.reserve(512);
-    }
+          capacity_(w.pool.in_size()),
+          reader_(w.limits.max_header_bytes, w.limits.max_header_fields) {}
 
     ~session() {
+        worker_.pool.give(std::move(buffers_));
+        ++worker_.sessions_closed;
         unlink(worker_);
         worker_.metrics.connections_open.fetch_sub(1, std::memory_order_relaxed);
     }
@@ -180,6 +256,9 @@ public:
         // (PROXY header and handshake) must be over by header_timeout.
         deadline_ = clock_type::now() + (tls ? worker_.limits.header_timeout : worker_.limits.idle_timeout);
         request_started_ = clock_type::now();
+        // Reads after a readiness wait (on_readable) must not block.
+        beast::error_code ignored;
+        socket().non_blocking(true, ignored);
         do_read();
     }
 
@@ -195,6 +274,13 @@ public:
     }
 
 private:
+    /// A completion handler that takes its operation's memory from this
+    /// session (handler_memory).
+    template <class Handler>
+    auto bind(Handler&& h) {
+        return asio::bind_allocator(handler_allocator<char>(handler_memory_), std::forward<Handler>(h));
+    }
+
     /// The TCP socket under the stream.
     tcp::socket& socket() noexcept {
         if constexpr (tls)
@@ -222,12 +308,41 @@ private:
             close_now();
             return;
         }
-        auto on_read = [self = this->shared_from_this()](beast::error_code ec, std::size_t n) { self->on_read(ec, n); };
-        const auto space = asio::buffer(buffer_.get() + end_, capacity_ - end_);
+        if constexpr (!tls) {
+            if (idle_) {
+                // Nothing buffered: give the buffers back and wait until the
+                // socket is readable, holding none (an idle keep-alive
+                // connection costs its session and socket only). Asio re-arms
+                // the descriptor for the wait, so bytes that are already there
+                // wake it at once. (A TLS stream may hold decrypted bytes the
+                // socket no longer signals, so TLS sessions keep reading.)
+                begin_ = end_ = 0;
+                worker_.pool.give(std::move(buffers_));
+                socket().async_wait(tcp::socket::wait_read,
+                                    bind([self = this->shared_from_this()](beast::error_code ec) { self->on_readable(ec); }));
+                return;
+            }
+        }
+        if (!buffers_) buffers_ = worker_.pool.take();
+        auto on_read = bind([self = this->shared_from_this()](beast::error_code ec, std::size_t n) { self->on_read(ec, n); });
+        const auto space = asio::buffer(buffers_->in.get() + end_, capacity_ - end_);
         if (in_preamble_)
             socket().async_read_some(space, std::move(on_read));
         else
             stream_.async_read_some(space, std::move(on_read));
+    }
+
+    /// Plain only: bytes (or EOF) arrived on an idle connection: take
+    /// buffers, read what is there.
+    void on_readable(beast::error_code ec) {
+        if (ec) return;  // closed by the sweep or a drain: the session ends
+        buffers_ = worker_.pool.take();
+        const std::size_t n = socket().read_some(asio::buffer(buffers_->in.get(), capacity_), ec);
+        if (ec == asio::error::would_block || ec == asio::error::try_again) {
+            do_read();  // woken for nothing: wait again, buffer-less
+            return;
+        }
+        on_read(ec, n);
     }
 
     void on_read(beast::error_code ec, std::size_t n) {
@@ -255,7 +370,7 @@ private:
     /// The PROXY header, if this listener takes one. Returns false when the
     /// session must not go on (need more bytes, or closed).
     bool read_proxy_header() {
-        const proxy_protocol_result r = parse_proxy_protocol(buffer_.get() + begin_, end_ - begin_);
+        const proxy_protocol_result r = parse_proxy_protocol(buffers_->in.get() + begin_, end_ - begin_);
         const bool required = worker_.proxy_protocol == proxy_protocol_mode::required;
         switch (r.what) {
             case proxy_protocol_result::kind::need_more:
@@ -326,20 +441,20 @@ private:
     /// 5.1), such as plain HTTP, gets a fatal unexpected_message alert.
     void start_handshake() {
         if constexpr (tls) {
-            if (static_cast<unsigned char>(buffer_[begin_]) != 0x16) {
+            if (static_cast<unsigned char>(buffers_->in[begin_]) != 0x16) {
                 count_handshake(tls_handshake_result::protocol_error, tls_version_label::none);
                 spdlog::debug("closing a connection: not TLS on the TLS port");
                 // alert record: TLS 1.2 record version, level fatal (2), unexpected_message (10)
                 static constexpr unsigned char alert[] = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x0a};
                 deadline_ = clock_type::now() + worker_.limits.write_timeout;
                 asio::async_write(socket(), asio::buffer(alert),
-                                  [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                                  bind([self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                                       if (!ec) self->linger();
-                                  });
+                                  }));
                 return;
             }
             stream_.async_handshake(asio::ssl::stream_base::server,
-                                    asio::buffer(buffer_.get() + begin_, end_ - begin_),
+                                    asio::buffer(buffers_->in.get() + begin_, end_ - begin_),
                                     [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                                         self->on_handshake(ec);
                                     });
@@ -375,7 +490,7 @@ private:
         const serving_snapshot* snapshot = worker_.reader.get();
         std::size_t answered = 0;
         while (begin_ < end_ && answered < max_pipelined_batch) {
-            const read_outcome got = reader_.read(buffer_.get() + begin_, end_ - begin_);
+            const read_outcome got = reader_.read(buffers_->in.get() + begin_, end_ - begin_);
             if (got.what == read_outcome::kind::need_more) {
                 begin_ += got.consumed;  // empty lines before a request line
                 break;
@@ -392,7 +507,7 @@ private:
             if (draining_ || worker_.draining ||
                 (limits.max_requests_per_connection && requests_ >= limits.max_requests_per_connection))
                 plan.close = true;
-            write_response(plan, request, worker_.date.get(), out_);
+            write_response(plan, request, worker_.date.get(), buffers_->out);
             count(plan, snapshot);
             if (worker_.access) worker_.log_access(plan, request, snapshot, batch_started_);
             ++answered;
@@ -403,7 +518,7 @@ private:
             if (begin_ < end_) request_started_ = batch_started_;
         }
         pending_requests_ = answered;
-        if (!out_.empty()) {
+        if (!buffers_->out.empty()) {
             do_write();
             return;
         }
@@ -417,18 +532,20 @@ private:
 
     void count(const response_plan& plan, const serving_snapshot* snapshot) noexcept {
         auto& c = worker_.counters;
-        if (plan.status == status_code::found_302) {
-            c.count_redirect(snapshot->metric_slots[plan.provider], plan.kind);
+        if (is_redirect(plan.status)) {
+            c.count_redirect(snapshot->metric_slots[plan.provider], plan.kind, plan.status);
             c.count_source(plan.source);
+            if (plan.mirror < snapshot->mirror_slots.size()) c.count_mirror(snapshot->mirror_slots[plan.mirror]);
         } else {
             c.count_rejected(plan.status);
         }
+        if (plan.oci && snapshot) c.count_class(static_cast<std::size_t>(plan.klass), static_cast<std::size_t>(plan.action));
     }
 
     void answer_rejected(status_code status) {
         response_plan plan = reject(status);
         plan.client = peer_;
-        write_response(plan, request_view{}, worker_.date.get(), out_);
+        write_response(plan, request_view{}, worker_.date.get(), buffers_->out);
         worker_.counters.count_rejected(status);
         if (worker_.access) worker_.log_access(plan, request_view{}, nullptr, batch_started_);
         ++pending_requests_;
@@ -439,9 +556,8 @@ private:
 
     void do_write() {
         deadline_ = clock_type::now() + worker_.limits.write_timeout;
-        asio::async_write(stream_, asio::buffer(out_), [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
-            self->on_write(ec);
-        });
+        asio::async_write(stream_, asio::buffer(buffers_->out),
+                          bind([self = this->shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); }));
         // The duration ends here, not in on_write: Asio's initiation has just
         // made the send() (speculatively; a socket buffer with room takes the
         // whole response), so the client can have its bytes now. The
@@ -456,7 +572,7 @@ private:
     }
 
     void on_write(beast::error_code ec) {
-        out_.clear();
+        buffers_->out.clear();
         if (ec) return;
         if (close_after_write_) {
             if constexpr (tls)
@@ -488,21 +604,23 @@ private:
         beast::error_code ignored;
         socket().shutdown(tcp::socket::shutdown_send, ignored);
         deadline_ = clock_type::now() + linger_timeout;
+        begin_ = end_ = 0;
+        worker_.pool.give(std::move(buffers_));  // what arrives now is discarded
         linger_read();
     }
 
     void linger_read() {
-        socket().async_read_some(asio::buffer(buffer_.get(), capacity_),
-                                 [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+        socket().async_read_some(asio::buffer(worker_.discard, sizeof worker_.discard),
+                                 bind([self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                                      if (!ec) self->linger_read();
-                                 });
+                                 }));
     }
 
     void compact() {
         if (begin_ == end_) {
             begin_ = end_ = 0;
         } else if (begin_ > 0) {
-            std::memmove(buffer_.get(), buffer_.get() + begin_, end_ - begin_);
+            std::memmove(buffers_->in.get(), buffers_->in.get() + begin_, end_ - begin_);
             end_ -= begin_;
             begin_ = 0;
         }
@@ -514,12 +632,14 @@ private:
     client_ip_source peer_source_ = client_ip_source::peer;
     bool awaiting_proxy_header_ = false;
     bool in_preamble_ = tls;  // TLS: before the handshake has completed
-    std::unique_ptr<char[]> buffer_;
+    // Held only while something is buffered or being written (do_read,
+    // on_readable): an idle plain connection holds none.
+    std::unique_ptr<buffer_pool::buffers> buffers_;
     std::size_t capacity_;
     std::size_t begin_ = 0;  // first unparsed byte
     std::size_t end_ = 0;    // end of received bytes
     request_reader reader_;
-    std::string out_;
+    handler_memory handler_memory_;
     std::size_t requests_ = 0;
     std::size_t pending_requests_ = 0;
     bool close_after_write_ = false;
@@ -539,9 +659,38 @@ void worker::sweep() {
         // later, from their handlers, so the list stays valid here.
         for (session_link* s = sessions; s != nullptr; s = s->next())
             if (s->deadline() < now) s->expire();
+        // Take a newly published snapshot now rather than at the next
+        // request, so an idle thread does not keep the old table alive.
+        reader.get();
+        if (++sweeps_since_trim == sweeps_per_trim) {
+            sweeps_since_trim = 0;
+            trim_memory();
+        }
         sweep();
     });
 }
+void worker::trim_memory() {
+    released_since_heap_trim += pool.trim(pool_keep) + sessions_closed * bytes_per_closed_session;
+    sessions_closed = 0;
+#if defined(__GLIBC__)
+    // After a storm, once the connections are gone: glibc keeps what they
+    // freed (fragmented between live blocks, so the heap top cannot shrink);
+    // malloc_trim returns the free pages to the system. It takes the heap
+    // locks for a few milliseconds, so it is rare: only after megabytes were
+    // freed, at most once per min_time_between_trims per process.
+    static std::atomic<clock_type::rep> last_trim{0};
+    if (released_since_heap_trim < trim_after_bytes) return;
+    const auto now = clock_type::now().time_since_epoch().count();
+    auto last = last_trim.load(std::memory_order_relaxed);
+    if (now - last < std::chrono::duration_cast<clock_type::duration>(min_time_between_trims).count()) return;
+    if (!last_trim.compare_exchange_strong(last, now, std::memory_order_relaxed)) return;
+    released_since_heap_trim = 0;
+    ::malloc_trim(0);
+#else
+    released_since_heap_trim = 0;
+#endif
+}
+
 
 void worker::log_access(const response_plan& plan, const request_view& request, const serving_snapshot* snapshot,
                         clock_type::time_point started) noexcept {
@@ -557,7 +706,7 @@ void worker::log_access(const response_plan& plan, const request_view& request, 
     r->duration_us = static_cast<std::uint32_t>(
         std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - started).count());
     r->status = static_cast<std::uint16_t>(to_number(plan.status));
-    r->provider_slot = plan.status == status_code::found_302 && snapshot ? snapshot->metric_slots[plan.provider] : 0xffff;
+    r->provider_slot = is_redirect(plan.status) && snapshot ? snapshot->metric_slots[plan.provider] : 0xffff;
     r->route = static_cast<std::uint8_t>(plan.kind);
     r->set(request.method, request.target, request.user_agent);
     ring.commit();
@@ -657,13 +806,19 @@ struct http_server::impl {
             return;
         }
         socket.set_option(tcp::no_delay(true), endpoint_ec);
-        // The only reference travels with the handler: a session must die on
-        // its worker's thread, since its destructor unlinks it from that
-        // worker's list (ThreadSanitizer caught a copy kept here outliving
-        // a short session).
+        // The session is made on its worker's thread, and dies there: its
+        // destructor unlinks it from that worker's list (ThreadSanitizer
+        // caught a copy kept here outliving a short session). Made there, in
+        // the worker's slab_arena, it also lives apart from the socket state
+        // Asio allocates here and keeps for reuse; interleaved with it, the
+        // memory of closed sessions could never be handed back to the system
+        // after a storm (bench/idle_memory.sh).
         if (l.tls == nullptr) {
-            asio::post(target.context, [s = std::make_shared<session<plain_stream>>(std::move(socket), target,
-                                                                                    to_ip_address(remote))] { s->start(); });
+            asio::post(target.context, [&target, socket = std::move(socket), peer = to_ip_address(remote)]() mutable {
+                std::allocate_shared<session<plain_stream>>(slab_allocator<session<plain_stream>>(target.session_memory),
+                                                            std::move(socket), target, peer)
+                    ->start();
+            });
         } else {
             // The newest context: a rotation affects handshakes from now on.
             const std::shared_ptr<const tls_context> context = l.tls->load();
@@ -672,9 +827,13 @@ struct http_server::impl {
                 beast::error_code ignored;
                 socket.close(ignored);
             } else {
-                asio::post(target.context, [s = std::make_shared<session<tls_stream>>(std::move(socket), target,
-                                                                                      to_ip_address(remote),
-                                                                                      context->native())] { s->start(); });
+                asio::post(target.context, [&target, socket = std::move(socket), peer = to_ip_address(remote),
+                                            context]() mutable {
+                    std::allocate_shared<session<tls_stream>>(
+                        slab_allocator<session<tls_stream>>(target.tls_session_memory), std::move(socket), target, peer,
+                        context->native())
+                        ->start();
+                });
             }
         }
         do_accept(l);
@@ -742,6 +901,12 @@ void http_server::stop_accepting() {
         }
     });
     for (auto& w : impl_->workers) asio::post(w->context, [&w] { w->start_draining(); });
+}
+
+std::size_t http_server::session_memory_bytes() const noexcept {
+    std::size_t chunks = 0;
+    for (const auto& w : impl_->workers) chunks += w->session_memory.chunks() + w->tls_session_memory.chunks();
+    return chunks * slab_arena::chunk_bytes;
 }
 
 std::size_t http_server::open_connections() const noexcept {

@@ -60,6 +60,11 @@ public:
     /// Number of open client connections.
     std::size_t open_connections() const noexcept;
 
+    /// Bytes mapped for connection sessions, over all I/O threads (whole
+    /// 64 KiB chunks; request buffers are not included: idle connections
+    /// hold none). Any thread.
+    std::size_t session_memory_bytes() const noexcept;
+
     /// Stops the I/O threads and joins them, closing whatever is still open.
     void stop();
 
