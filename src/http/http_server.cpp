@@ -834,8 +834,6 @@ ip_address to_ip_address(const tcp::endpoint& endpoint) {
     return ip_address::from_v6_bytes(raw);  // folds ::ffff:a.b.c.d from dual-stack sockets
 }
 
-}  // namespace
-
 /// One listening socket: plain HTTP, or HTTPS with the contexts of `tls`.
 struct listener {
     listener(asio::io_context& context, const endpoint_config& at, const tls_context_store* contexts)
@@ -846,6 +844,8 @@ struct listener {
     asio::steady_timer backoff;
     const tls_context_store* tls;  // null: plain HTTP
 };
+
+}  // namespace
 
 struct http_server::impl {
     impl(const std::optional<endpoint_config>& listen, const std::optional<https_listener>& https, unsigned thread_count,

@@ -2,6 +2,21 @@
 
 #include <sys/mman.h>
 
+// LeakSanitizer scans malloc'd memory, stacks and globals, not mmap'd
+// chunks: a live session here is the only owner of what it points to (its
+// SSL object, its buffers), which LSan would report as leaked. Chunks are
+// registered as root regions under LSan.
+#if defined(__SANITIZE_ADDRESS__)
+#define REDIRECTOR_LSAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(leak_sanitizer)
+#define REDIRECTOR_LSAN 1
+#endif
+#endif
+#if defined(REDIRECTOR_LSAN)
+#include <sanitizer/lsan_interface.h>
+#endif
+
 #include <cstdint>
 #include <new>
 #include <utility>
@@ -97,6 +112,9 @@ slab_arena::chunk* slab_arena::map_chunk() {
     if (end > aligned + chunk_bytes) ::munmap(reinterpret_cast<void*>(aligned + chunk_bytes), end - aligned - chunk_bytes);
     static_assert(sizeof(chunk) <= first_block, "the chunk header must fit before the first block");
     auto* c = new (reinterpret_cast<void*>(aligned)) chunk;
+#if defined(REDIRECTOR_LSAN)
+    __lsan_register_root_region(c, chunk_bytes);
+#endif
     c->bump = first_block;
     chunks_.fetch_add(1, std::memory_order_relaxed);
     return c;
@@ -104,6 +122,9 @@ slab_arena::chunk* slab_arena::map_chunk() {
 
 void slab_arena::unmap_chunk(chunk* c) noexcept {
     c->~chunk();
+#if defined(REDIRECTOR_LSAN)
+    __lsan_unregister_root_region(c, chunk_bytes);
+#endif
     ::munmap(c, chunk_bytes);
     chunks_.fetch_sub(1, std::memory_order_relaxed);
 }
