@@ -88,21 +88,26 @@ load_result load_everything(const std::string& config_path, const serve_override
             for (const auto& p : r.providers) hash_file(h, p.file);
             for (const auto& f : r.config.prefix_files) hash_file(h, f);
             for (const auto& f : tls_files(r.config)) hash_file(h, f);
+            for (const auto& c : r.config.cloud_ranges) hash_file(h, c.file);
             return h.hex_digest();
         });
         origin_table origins;
+        routing_options options;
         std::size_t rows_read = 0;
         try {
             // A certificate pair that does not validate rejects the whole
             // reload: the old pair (and the old table) keep serving.
             if (r.config.tls_listen) r.tls = tls_context::load(r.config.tls, config_path);
+            // Cloud range prefixes are the providers' like explicit cidrs: the
+            // row filter must keep what is nested in them.
+            options.clouds = load_cloud_sources(r.config);
             // Keep only the rows that can change a decision while parsing, so
             // a whole-Internet table never sits in memory (peak RSS is what a
             // container limit must allow). A table out of order cannot be
             // reduced on the fly: it is loaded whole, as before.
             bool sorted = false;
             {
-                provider_row_filter filter(r.providers);
+                provider_row_filter filter(r.providers, options.clouds);
                 for (const auto& f : r.config.prefix_files) load_prefix_file(f, filter);
                 rows_read = filter.received;
                 sorted = filter.sorted();
@@ -122,11 +127,16 @@ load_result load_everything(const std::string& config_path, const serve_override
             return r;
         }
         auto snapshot = std::make_shared<serving_snapshot>(serving_snapshot{
-            build_routing_table(r.providers, r.config.default_provider, std::move(origins)),
+            build_routing_table(r.providers, r.config.default_provider, std::move(origins), [&] {
+                options.routes = r.config.routes;
+                options.explain_header = r.config.explain_header;
+                return std::move(options);
+            }()),
             client_ip_policy{trusted_proxy_set(r.config.trusted_proxies), r.config.client_ip_headers,
                              r.config.trusted_hops},
             {}, generation});
         for (const auto& p : snapshot->routes.providers()) snapshot->metric_slots.push_back(metrics.slot_for(p.name));
+        for (const auto& m : snapshot->routes.mirrors()) snapshot->mirror_slots.push_back(metrics.mirror_slot_for(m.name));
         const auto& s = snapshot->routes.stats();
         r.summary = with_commas(snapshot->routes.providers().size()) + " providers, " + with_commas(s.table_prefixes_v4) +
                     " IPv4 + " + with_commas(s.table_prefixes_v6) + " IPv6 prefixes (of " +
@@ -316,6 +326,9 @@ private:
         // Reloadable keys take the new values; restart-only keys keep theirs.
         config_.providers_dir = r.config.providers_dir;
         config_.prefix_files = r.config.prefix_files;
+        config_.cloud_ranges = r.config.cloud_ranges;
+        config_.routes = r.config.routes;
+        config_.explain_header = r.config.explain_header;
         config_.default_provider = r.config.default_provider;
         config_.trusted_proxies = r.config.trusted_proxies;
         config_.client_ip_headers = r.config.client_ip_headers;
@@ -393,6 +406,7 @@ private:
         std::vector<std::string> folders{fs::path(config_.path).parent_path().string(), config_.providers_dir};
         for (const auto& f : config_.prefix_files) folders.push_back(fs::path(f).parent_path().string());
         for (const auto& f : tls_files(config_)) folders.push_back(fs::path(f).parent_path().string());
+        for (const auto& c : config_.cloud_ranges) folders.push_back(fs::path(c.file).parent_path().string());
         for (auto& f : folders)
             if (f.empty()) f = ".";
         std::sort(folders.begin(), folders.end());

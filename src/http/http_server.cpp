@@ -532,12 +532,14 @@ private:
 
     void count(const response_plan& plan, const serving_snapshot* snapshot) noexcept {
         auto& c = worker_.counters;
-        if (plan.status == status_code::found_302) {
-            c.count_redirect(snapshot->metric_slots[plan.provider], plan.kind);
+        if (is_redirect(plan.status)) {
+            c.count_redirect(snapshot->metric_slots[plan.provider], plan.kind, plan.status);
             c.count_source(plan.source);
+            if (plan.mirror < snapshot->mirror_slots.size()) c.count_mirror(snapshot->mirror_slots[plan.mirror]);
         } else {
             c.count_rejected(plan.status);
         }
+        if (plan.oci && snapshot) c.count_class(static_cast<std::size_t>(plan.klass), static_cast<std::size_t>(plan.action));
     }
 
     void answer_rejected(status_code status) {
@@ -704,7 +706,7 @@ void worker::log_access(const response_plan& plan, const request_view& request, 
     r->duration_us = static_cast<std::uint32_t>(
         std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - started).count());
     r->status = static_cast<std::uint16_t>(to_number(plan.status));
-    r->provider_slot = plan.status == status_code::found_302 && snapshot ? snapshot->metric_slots[plan.provider] : 0xffff;
+    r->provider_slot = is_redirect(plan.status) && snapshot ? snapshot->metric_slots[plan.provider] : 0xffff;
     r->route = static_cast<std::uint8_t>(plan.kind);
     r->set(request.method, request.target, request.user_agent);
     ring.commit();

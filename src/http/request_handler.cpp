@@ -4,13 +4,6 @@ namespace registry_redirector {
 
 namespace {
 
-/// The OCI distribution API lives under /v2 (distribution-spec, "Endpoints"):
-/// exactly "/v2", "/v2/..." and "/v2?query" go to the registry host.
-bool is_registry_path(std::string_view target) noexcept {
-    if (target.size() < 3 || target.compare(0, 3, "/v2") != 0) return false;
-    return target.size() == 3 || target[3] == '/' || target[3] == '?';
-}
-
 /// The path and query to append to "https://host": origin-form as it came,
 /// or the path-and-query part of an absolute-form target ("http://h/p?q",
 /// which RFC 9112 section 3.2.2 says a server must accept). Empty when the
@@ -54,6 +47,12 @@ std::string_view status_line(status_code s) noexcept {
         case status_code::header_fields_too_large_431: return "HTTP/1.1 431 Request Header Fields Too Large\r\n";
         case status_code::service_unavailable_503: return "HTTP/1.1 503 Service Unavailable\r\n";
         case status_code::version_not_supported_505: return "HTTP/1.1 505 HTTP Version Not Supported\r\n";
+        case status_code::moved_301: return "HTTP/1.1 301 Moved Permanently\r\n";
+        case status_code::see_other_303: return "HTTP/1.1 303 See Other\r\n";
+        case status_code::temporary_307: return "HTTP/1.1 307 Temporary Redirect\r\n";
+        case status_code::permanent_308: return "HTTP/1.1 308 Permanent Redirect\r\n";
+        case status_code::ok_200: return "HTTP/1.1 200 OK\r\n";
+        case status_code::not_found_404: return "HTTP/1.1 404 Not Found\r\n";
     }
     return "HTTP/1.1 500 Internal Server Error\r\n";
 }
@@ -68,8 +67,22 @@ std::string_view error_body(status_code s) noexcept {
         case status_code::header_fields_too_large_431: return "Request header too large.\n";
         case status_code::service_unavailable_503: return "Routing table not loaded yet; retry shortly.\n";
         case status_code::version_not_supported_505: return "Only HTTP/1.0 and HTTP/1.1 are supported.\n";
+        case status_code::moved_301:
+        case status_code::see_other_303:
+        case status_code::temporary_307:
+        case status_code::permanent_308:
+        case status_code::ok_200: return "";
+        case status_code::not_found_404: return "404 page not found\n";
     }
     return "";
+}
+
+/// The body of a non-redirect answer.
+std::string_view body_of(const response_plan& plan) noexcept {
+    // A 503 after the table loaded means every eligible mirror was left out.
+    if (plan.status == status_code::service_unavailable_503 && plan.kind != route::rejected)
+        return "No mirror is available; retry shortly.\n";
+    return error_body(plan.status);
 }
 
 }  // namespace
@@ -114,15 +127,35 @@ response_plan handle_request(const request_view& request, const ip_address& peer
     p.source = client.source;
     p.client = client.address;
     const routing_table& routes = snapshot->routes;
-    p.provider = routes.redirect_for(client.address);
-    const redirect_target& hosts = *routes.providers()[p.provider].redirects_to;
-    p.status = status_code::found_302;
-    if (is_registry_path(target)) {
-        p.kind = route::registry;
-        p.host = hosts.registry;
-    } else {
-        p.kind = route::artifacts;
-        p.host = hosts.artifacts;
+    const route_decision d = decide_route(routes, target, client.address, request.has_range);
+    p.provider = d.provider;
+    p.kind = d.kind;
+    p.oci = d.oci;
+    p.klass = d.klass;
+    p.action = d.action;
+    p.cache_control = d.cache_control;
+    p.mirror = d.mirror;
+    switch (d.what) {
+        case decision_kind::redirect: break;
+        case decision_kind::ok: p.status = status_code::ok_200; return p;
+        case decision_kind::not_found: p.status = status_code::not_found_404; return p;
+        case decision_kind::bad_request: p.status = status_code::bad_request_400; return p;
+        case decision_kind::no_mirror: p.status = status_code::service_unavailable_503; return p;
+    }
+    p.status = redirect_status(d.status);
+    p.location = d.location;
+    p.values = d.values;
+    if (d.mirror != no_mirror) {
+        const routing_mirror& m = routes.mirrors()[d.mirror];
+        if (m.from_redirects_to) {
+            const redirect_target& hosts = *routes.providers()[m.provider].redirects_to;
+            p.host = d.kind == route::registry ? std::string_view(hosts.registry) : std::string_view(hosts.artifacts);
+        }
+        p.reason_mirror = m.name;
+    }
+    if (routes.explain_header()) {
+        p.explain = true;
+        p.reason_provider = routes.providers()[d.provider].name;
     }
     return p;
 }
@@ -130,13 +163,35 @@ response_plan handle_request(const request_view& request, const ip_address& peer
 void write_response(const response_plan& plan, const request_view& request, std::string_view date,
                     std::string& out) {
     out += status_line(plan.status);
-    if (plan.status == status_code::found_302) {
-        out += "Location: https://";
-        out += plan.host;
-        out += plan.target;
+    if (!plan.cache_control.empty() && plan.status != status_code::bad_request_400 &&
+        plan.status != status_code::service_unavailable_503) {
+        out += "Cache-Control: ";
+        out += plan.cache_control;
+        out += "\r\n";
+    }
+    if (is_redirect(plan.status) && plan.location != nullptr) {
+        // Rendered straight into the response: templates were validated at
+        // load and the values come from the checked target and region
+        // labels, so no byte can end the line.
+        out += "Location: ";
+        render_url(*plan.location, plan.values, out);
         out += "\r\nContent-Length: 0\r\n";
+        if (plan.explain) {
+            out += "X-Redirect-Reason: provider=";
+            out += plan.reason_provider;
+            out += "; region=";
+            out += plan.values.region.empty() ? std::string_view("-") : plan.values.region;
+            out += "; mirror=";
+            out += plan.reason_mirror.empty() ? std::string_view("-") : plan.reason_mirror;
+            out += "; class=";
+            out += plan.oci ? to_label(plan.klass) : to_label(plan.kind);
+            out += "\r\n";
+        }
+    } else if (plan.status == status_code::ok_200) {
+        // The OCI "API version check" (distribution-spec, GET /v2/).
+        out += "Docker-Distribution-Api-Version: registry/2.0\r\nContent-Length: 0\r\n";
     } else {
-        const std::string_view body = error_body(plan.status);
+        const std::string_view body = body_of(plan);
         if (plan.status == status_code::method_not_allowed_405) out += "Allow: GET, HEAD\r\n";
         if (plan.status == status_code::service_unavailable_503) out += "Retry-After: 1\r\n";
         out += "Content-Type: text/plain; charset=utf-8\r\nContent-Length: ";
@@ -158,7 +213,7 @@ void write_response(const response_plan& plan, const request_view& request, std:
         out += "Connection: keep-alive\r\n";
     out += "\r\n";
     const bool head = request.method == "HEAD";
-    if (plan.status != status_code::found_302 && !head) out += error_body(plan.status);
+    if (!head) out += body_of(plan);
 }
 
 }  // namespace registry_redirector

@@ -57,6 +57,8 @@ private:
         }
         if (name == http::field::transfer_encoding) {
             view.has_body = true;
+        } else if (name == http::field::range) {
+            view.has_range = true;
         } else if (name == http::field::user_agent) {
             view.user_agent = {value.data(), value.size()};
         } else if (name == http::field::forwarded) {

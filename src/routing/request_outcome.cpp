@@ -34,8 +34,36 @@ unsigned to_number(status_code s) noexcept {
         case status_code::header_fields_too_large_431: return 431;
         case status_code::service_unavailable_503: return 503;
         case status_code::version_not_supported_505: return 505;
+        case status_code::moved_301: return 301;
+        case status_code::see_other_303: return 303;
+        case status_code::temporary_307: return 307;
+        case status_code::permanent_308: return 308;
+        case status_code::ok_200: return 200;
+        case status_code::not_found_404: return 404;
     }
     return 500;
+}
+
+namespace {
+constexpr status_code redirects[redirect_status_count] = {status_code::moved_301, status_code::found_302,
+                                                          status_code::see_other_303, status_code::temporary_307,
+                                                          status_code::permanent_308};
+}  // namespace
+
+std::size_t redirect_index(status_code s) noexcept {
+    for (std::size_t i = 0; i < redirect_status_count; ++i)
+        if (redirects[i] == s) return i;
+    return 1;
+}
+
+status_code redirect_status(unsigned number) noexcept {
+    for (status_code s : redirects)
+        if (to_number(s) == number) return s;
+    return status_code::found_302;
+}
+
+status_code redirect_status_at(std::size_t index) noexcept {
+    return index < redirect_status_count ? redirects[index] : status_code::found_302;
 }
 
 }  // namespace registry_redirector

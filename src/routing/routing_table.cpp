@@ -640,8 +640,8 @@ private:
 }  // namespace
 
 struct provider_row_filter::state {
-    explicit state(const std::vector<provider_config>& providers)
-        : in(prepare(providers, std::string(), ignored)), owners(providers), v4(in.cidrs_v4, owners),
+    state(const std::vector<provider_config>& providers, const std::vector<labelled_source>& clouds)
+        : in(prepare(providers, std::string(), ignored, clouds)), owners(providers), v4(in.cidrs_v4, owners),
           v6(in.cidrs_v6, owners) {}
     std::vector<std::string> ignored;  // warnings: build_routing_table gives them
     resolution_inputs in;
@@ -651,8 +651,9 @@ struct provider_row_filter::state {
     bool sorted = true;
 };
 
-provider_row_filter::provider_row_filter(const std::vector<provider_config>& providers)
-    : state_(std::make_unique<state>(providers)) {}
+provider_row_filter::provider_row_filter(const std::vector<provider_config>& providers,
+                                         const std::vector<labelled_source>& clouds)
+    : state_(std::make_unique<state>(providers, clouds)) {}
 provider_row_filter::~provider_row_filter() = default;
 
 void provider_row_filter::add(const origin_v4& row) {

@@ -50,6 +50,16 @@ std::uint16_t request_metrics::slot_for(const std::string& provider) {
     return static_cast<std::uint16_t>(names_.size() - 1);
 }
 
+std::uint16_t request_metrics::mirror_slot_for(const std::string& mirror) {
+    std::lock_guard lock(names_mutex_);
+    for (std::size_t i = 0; i < mirror_names_.size(); ++i)
+        if (mirror_names_[i] == mirror) return static_cast<std::uint16_t>(i);
+    if (mirror_names_.size() >= thread_request_counters::max_mirrors)
+        throw std::length_error("more than 1024 distinct mirror names since start-up");
+    mirror_names_.push_back(mirror);
+    return static_cast<std::uint16_t>(mirror_names_.size() - 1);
+}
+
 std::string request_metrics::name_of(std::uint16_t slot) const {
     std::lock_guard lock(names_mutex_);
     return slot < names_.size() ? names_[slot] : std::string("none");
@@ -74,10 +84,11 @@ prometheus::MetricFamily family(const char* name, const char* help, prometheus::
 }  // namespace
 
 std::vector<prometheus::MetricFamily> request_metrics::Collect() const {
-    std::vector<std::string> names;
+    std::vector<std::string> names, mirror_names;
     {
         std::lock_guard lock(names_mutex_);
         names = names_;
+        mirror_names = mirror_names_;
     }
     auto sum = [&](auto&& pick) {
         std::uint64_t total = 0;
@@ -90,17 +101,48 @@ std::vector<prometheus::MetricFamily> request_metrics::Collect() const {
                            prometheus::MetricType::Counter);
     for (std::size_t slot = 0; slot < names.size(); ++slot) {
         for (int r = 0; r < 2; ++r) {
-            auto m = with_labels({{"code", "302"}, {"provider", names[slot]}, {"route", r == 0 ? "registry" : "artifacts"}});
-            m.counter.value = sum([&](const thread_request_counters& t) -> const auto& { return t.redirects_[slot][r]; });
-            requests.metric.push_back(std::move(m));
+            for (std::size_t c = 0; c < redirect_status_count; ++c) {
+                const double value =
+                    sum([&](const thread_request_counters& t) -> const auto& { return t.redirects_[slot][r][c]; });
+                const status_code code = redirect_status_at(c);
+                // 302 always (as before routes existed); other codes once used.
+                if (code != status_code::found_302 && value == 0) continue;
+                auto m = with_labels({{"code", std::to_string(to_number(code))},
+                                      {"provider", names[slot]},
+                                      {"route", r == 0 ? "registry" : "artifacts"}});
+                m.counter.value = value;
+                requests.metric.push_back(std::move(m));
+            }
         }
     }
     for (std::size_t s = 0; s < status_code_count; ++s) {
         const auto status = static_cast<status_code>(s);
-        if (status == status_code::found_302) continue;
-        auto m = with_labels({{"code", std::to_string(to_number(status))}, {"provider", "none"}, {"route", "rejected"}});
+        if (is_redirect(status)) continue;
+        const char* route_label = status == status_code::ok_200         ? "ping"
+                                  : status == status_code::not_found_404 ? "not_found"
+                                                                         : "rejected";
+        auto m = with_labels({{"code", std::to_string(to_number(status))}, {"provider", "none"}, {"route", route_label}});
         m.counter.value = sum([&](const thread_request_counters& t) -> const auto& { return t.rejected_[s]; });
         requests.metric.push_back(std::move(m));
+    }
+
+    static constexpr const char* class_labels[] = {"ping", "blob", "manifest", "other_v2", "root", "artifact"};
+    static constexpr const char* action_labels[] = {"mirror", "upstream", "ok", "not_found", "fixed"};
+    auto classes = family("registry_redirector_path_class_total",
+                          "Requests in OCI mode (routes), by path class and the action taken.",
+                          prometheus::MetricType::Counter);
+    for (std::size_t c = 0; c < thread_request_counters::path_classes; ++c)
+        for (std::size_t a = 0; a < thread_request_counters::class_actions; ++a) {
+            auto m = with_labels({{"action", action_labels[a]}, {"class", class_labels[c]}});
+            m.counter.value = sum([&](const thread_request_counters& t) -> const auto& { return t.classes_[c][a]; });
+            classes.metric.push_back(std::move(m));
+        }
+    auto per_mirror = family("registry_redirector_mirror_redirects_total", "Redirects to each mirror.",
+                             prometheus::MetricType::Counter);
+    for (std::size_t slot = 0; slot < mirror_names.size(); ++slot) {
+        auto m = with_labels({{"mirror", mirror_names[slot]}});
+        m.counter.value = sum([&](const thread_request_counters& t) -> const auto& { return t.mirrors_[slot]; });
+        per_mirror.metric.push_back(std::move(m));
     }
 
     auto sources = family("registry_redirector_client_ip_total",
@@ -130,7 +172,8 @@ std::vector<prometheus::MetricFamily> request_metrics::Collect() const {
         sum([](const thread_request_counters& t) -> const auto& { return t.duration_sum_ns_; }) / 1e9;
     duration.metric.push_back(std::move(h));
 
-    std::vector<prometheus::MetricFamily> out{std::move(requests), std::move(sources), std::move(duration)};
+    std::vector<prometheus::MetricFamily> out{std::move(requests), std::move(sources), std::move(duration),
+                                              std::move(classes), std::move(per_mirror)};
     auto single = [&](const char* name, const char* help, prometheus::MetricType type, double value) {
         auto f = family(name, help, type);
         f.metric.push_back({});

@@ -18,7 +18,10 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cerrno>
 #include <cstdint>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 
@@ -78,13 +81,25 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     fixture& f = the_fixture();
     if (size < 1) return 0;
     http_server& server = *f.servers[data[0] & 1];
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    CHECK(fd >= 0);
     sockaddr_in to{};
     to.sin_family = AF_INET;
     to.sin_port = htons(server.tls_port());
     to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    CHECK(::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0);
+    // A connect can fail for want of an ephemeral port on a busy shared
+    // machine (thousands of connections a second): retry for a while; a
+    // listener that stays unreachable is a finding.
+    int fd = -1;
+    for (int attempt = 0; attempt < 200 && fd < 0; ++attempt) {
+        fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        CHECK(fd >= 0);
+        if (::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {
+            std::fprintf(stderr, "fuzz_tls: connect: %s (retrying)\n", std::strerror(errno));
+            ::close(fd);
+            fd = -1;
+            ::usleep(10'000);
+        }
+    }
+    CHECK(fd >= 0);
     // Inputs are at most a few KiB (-max_len): the socket buffer takes them.
     std::size_t sent = 0;
     while (sent < size - 1) {

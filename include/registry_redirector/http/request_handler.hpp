@@ -9,6 +9,7 @@
 
 #include "registry_redirector/http/client_ip.hpp"
 #include "registry_redirector/routing/request_outcome.hpp"
+#include "registry_redirector/routing/route_decision.hpp"
 #include "registry_redirector/routing/serving_snapshot.hpp"
 
 namespace registry_redirector {
@@ -20,6 +21,7 @@ struct request_view {
     unsigned version = 11;    ///< 10 for HTTP/1.0, 11 for HTTP/1.1
     bool keep_alive = true;   ///< what the client asked for (Connection, version)
     bool has_body = false;    ///< Content-Length > 0 or Transfer-Encoding
+    bool has_range = false;   ///< a Range header (mirrors may refuse those)
     proxy_header_lines proxy;     ///< X-Real-Ip, X-Forwarded-For, Forwarded
     std::string_view user_agent;  ///< for the access log only
 };
@@ -30,9 +32,22 @@ struct response_plan {
     std::uint32_t provider = routing_table::no_provider;  ///< the provider whose host answers
     client_ip_source source = client_ip_source::peer;
     ip_address client;       ///< the address the decision used (the peer if none was made)
-    std::string_view host;   ///< for 302: registry or artifacts host
-    std::string_view target; ///< for 302: the path and query appended to the host
+    std::string_view host;   ///< for a mirror from redirectsTo: registry or artifacts host
+    std::string_view target; ///< the path and query as received (origin-form)
     bool close = false;      ///< send Connection: close and close after writing
+    /// A redirect: the URL template and its values (rendered straight into
+    /// the response buffer), and what X-Redirect-Reason and metrics need.
+    const url_template* location = nullptr;
+    template_values values;
+    std::string_view cache_control;  ///< empty: no Cache-Control
+    bool oci = false;                ///< routes configured: class and action are set
+    path_class klass = path_class::artifact;
+    class_action_kind action = class_action_kind::mirror;
+    std::uint32_t mirror = no_mirror;
+    /// Set when explain_header is on: X-Redirect-Reason's values.
+    bool explain = false;
+    std::string_view reason_provider;
+    std::string_view reason_mirror;
 };
 
 /// The decision. `snapshot` is null until the first routing table loads

@@ -36,8 +36,32 @@ enum class status_code : std::uint8_t {
     header_fields_too_large_431,
     service_unavailable_503,
     version_not_supported_505,
+    // OCI mode (routes): the configured redirect status, ping and 404.
+    moved_301,
+    see_other_303,
+    temporary_307,
+    permanent_308,
+    ok_200,
+    not_found_404,
 };
-inline constexpr std::size_t status_code_count = 8;
+inline constexpr std::size_t status_code_count = 14;
+
+/// The redirect statuses, densely: 301, 302, 303, 307, 308.
+inline constexpr std::size_t redirect_status_count = 5;
+
+/// True for 301, 302, 303, 307, 308.
+constexpr bool is_redirect(status_code s) noexcept {
+    return s == status_code::found_302 || s == status_code::moved_301 || s == status_code::see_other_303 ||
+           s == status_code::temporary_307 || s == status_code::permanent_308;
+}
+
+/// Dense index (0-4) of a redirect status; 1 (302) for anything else.
+std::size_t redirect_index(status_code s) noexcept;
+/// The redirect status for 301, 302, 303, 307 or 308 (302 otherwise).
+status_code redirect_status(unsigned number) noexcept;
+/// The redirect status of a dense index.
+status_code redirect_status_at(std::size_t index) noexcept;
+
 unsigned to_number(status_code s) noexcept;
 
 }  // namespace registry_redirector

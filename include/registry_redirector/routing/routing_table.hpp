@@ -274,8 +274,10 @@ origin_table reduce_to_providers(const std::vector<provider_config>& providers, 
 /// Thread safety: none (one loader).
 class provider_row_filter final : public origin_sink {
 public:
-    /// `providers` must outlive the filter.
-    explicit provider_row_filter(const std::vector<provider_config>& providers);
+    /// `providers` must outlive the filter. Cloud range prefixes count as
+    /// the providers' own (like cidrs): rows nested in them are kept.
+    explicit provider_row_filter(const std::vector<provider_config>& providers,
+                                 const std::vector<labelled_source>& clouds = {});
     ~provider_row_filter() override;
 
     void add(const origin_v4& row) override;

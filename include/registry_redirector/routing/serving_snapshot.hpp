@@ -18,6 +18,9 @@ struct serving_snapshot {
     /// Metric slot of each provider (index as in routes.providers()).
     std::vector<std::uint16_t> metric_slots;
     std::uint64_t generation = 0;
+    /// Metric slot of each mirror (index as in routes.mirrors()); may be
+    /// empty (tests), then mirrors are not counted.
+    std::vector<std::uint16_t> mirror_slots;
 };
 
 }  // namespace registry_redirector

@@ -50,8 +50,20 @@ class alignas(64) thread_request_counters {
 public:
     static constexpr std::size_t max_providers = 256;
 
-    void count_redirect(std::uint16_t provider_slot, route kind) noexcept {
-        bump(redirects_[provider_slot][kind == route::registry ? 0 : 1]);
+    static constexpr std::size_t max_mirrors = 1024;
+    static constexpr std::size_t path_classes = 6;   ///< config's path_class_count
+    static constexpr std::size_t class_actions = 5;  ///< config's class_action_count
+
+    void count_redirect(std::uint16_t provider_slot, route kind, status_code status = status_code::found_302) noexcept {
+        bump(redirects_[provider_slot][kind == route::registry ? 0 : 1][redirect_index(status)]);
+    }
+    /// OCI mode: the request's path class and the action taken for it.
+    void count_class(std::size_t klass, std::size_t action) noexcept {
+        if (klass < path_classes && action < class_actions) bump(classes_[klass][action]);
+    }
+    /// A redirect to a mirror (slot from request_metrics::mirror_slot_for).
+    void count_mirror(std::uint16_t mirror_slot) noexcept {
+        if (mirror_slot < max_mirrors) bump(mirrors_[mirror_slot]);
     }
     void count_rejected(status_code status) noexcept { bump(rejected_[static_cast<std::size_t>(status)]); }
     void count_source(client_ip_source source) noexcept { bump(sources_[static_cast<std::size_t>(source)]); }
@@ -65,7 +77,9 @@ private:
     static void bump(std::atomic<std::uint64_t>& c, std::uint64_t by = 1) noexcept {
         c.store(c.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
     }
-    std::atomic<std::uint64_t> redirects_[max_providers][2] = {};
+    std::atomic<std::uint64_t> redirects_[max_providers][2][redirect_status_count] = {};
+    std::atomic<std::uint64_t> classes_[path_classes][class_actions] = {};
+    std::atomic<std::uint64_t> mirrors_[max_mirrors] = {};
     std::atomic<std::uint64_t> rejected_[status_code_count] = {};
     std::atomic<std::uint64_t> sources_[client_ip_source_count] = {};
     std::atomic<std::uint64_t> buckets_[duration_buckets_seconds.size() + 1] = {};
@@ -84,6 +98,10 @@ public:
     /// its series (control plane only). Throws std::length_error past
     /// thread_request_counters::max_providers names.
     std::uint16_t slot_for(const std::string& provider);
+
+    /// Likewise for a mirror name (registry_redirector_mirror_redirects_total);
+    /// throws std::length_error past thread_request_counters::max_mirrors.
+    std::uint16_t mirror_slot_for(const std::string& mirror);
 
     thread_request_counters& thread(unsigned index) noexcept { return *threads_[index]; }
 
@@ -112,6 +130,7 @@ private:
     std::vector<std::unique_ptr<thread_request_counters>> threads_;
     mutable std::mutex names_mutex_;
     std::vector<std::string> names_;  // slot -> provider name, append-only
+    std::vector<std::string> mirror_names_;  // slot -> mirror name, append-only (under names_mutex_)
 };
 
 }  // namespace registry_redirector

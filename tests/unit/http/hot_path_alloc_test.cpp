@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <malloc.h>
 #include <new>
 #include <thread>
@@ -181,6 +182,114 @@ TEST(HotPathTest, NoAllocationPerTlsRequestOnceWarm) {
     std::printf("%llu allocations while answering %d requests over TLS\n", static_cast<unsigned long long>(during),
                 requests);
     EXPECT_LE(during, 16u) << during << " allocations for " << requests << " TLS requests";
+}
+
+/// Like round_trip, for any expected status line start.
+bool exchange(int fd, const char* request, std::size_t length, const char* status) {
+    if (::send(fd, request, length, MSG_NOSIGNAL) != static_cast<ssize_t>(length)) return false;
+    char buffer[4096];
+    std::size_t have = 0;
+    while (have < sizeof buffer) {
+        const auto n = ::recv(fd, buffer + have, sizeof buffer - have, 0);
+        if (n <= 0) return false;
+        have += static_cast<std::size_t>(n);
+        for (std::size_t i = 3; i < have; ++i)
+            if (std::memcmp(buffer + i - 3, "\r\n\r\n", 4) == 0) {
+                // 404 has a body after the header: read it too.
+                const bool body = std::memcmp(status, "HTTP/1.1 404", 12) == 0;
+                const std::size_t want = i + 1 + (body ? 19 : 0);
+                while (have < want) {
+                    const auto m = ::recv(fd, buffer + have, sizeof buffer - have, 0);
+                    if (m <= 0) return false;
+                    have += static_cast<std::size_t>(m);
+                }
+                return std::memcmp(buffer, status, std::strlen(status)) == 0;
+            }
+    }
+    return false;
+}
+
+/// OCI mode with mirrors, regions, URL templates, the explain header and
+/// Cache-Control: still no allocation per request.
+TEST(HotPathTest, NoAllocationPerRequestInOciModeWithTemplates) {
+    const server_config config = parse_server_config("main.yaml", R"(providers_dir: p
+prefixes: [t]
+explain_header: true
+routes:
+  status: 307
+  upstream: https://upstream.example/v2/proj/images{v2_path}
+  classes: {ping: ok, manifest: upstream, other_v2: upstream, root: "https://project.example/", artifact: not_found}
+  fixed: {"/privacy": "https://policy.example/"}
+  cache_control: {blob: "public, max-age=3600"}
+)");
+    std::vector<provider_config> providers{
+        parse_provider("amazon.yaml", R"(name: amazon
+asns: [64501]
+mirrors:
+  - {name: s3-a, regions: [us-east-1], blobs: "https://s3-{region}.example/containers/images/{digest}", registry: r.example}
+  - {name: s3-b, regions: [us-east-1], blobs: "https://b-{region}.example/{repository}/{digest}", registry: r.example}
+  - {name: cdn, registry: "https://cdn.example/base"}
+)"),
+        parse_provider("google.yaml", "name: google\nasns: [64500]\nredirectsTo: {registry: k8s.gcr.io, artifacts: a.example}\n")};
+    origin_table origins;
+    origins.v4.push_back({0xCB007100u, 24, 64501});  // 203.0.113.0/24
+    routing_options options;
+    labelled_source src;
+    src.source.provider = "amazon";
+    src.ranges = parse_cloud_ranges("aws.json", R"({"prefixes":[{"ip_prefix":"203.0.0.0/16","region":"us-east-1"}]})",
+                                    cloud_format::aws);
+    options.clouds.push_back(src);
+    options.routes = config.routes;
+    options.explain_header = true;
+    serving_store store;
+    auto snapshot = std::make_shared<serving_snapshot>(serving_snapshot{
+        build_routing_table(providers, "google", origins, options),
+        client_ip_policy{trusted_proxy_set({parse_ip_prefix("127.0.0.0/8").prefix})}, {0, 1}, 1});
+    snapshot->mirror_slots = {0, 1, 2, 3};
+    store.publish(snapshot);
+    request_metrics metrics(1);
+    for (const char* m : {"s3-a", "s3-b", "cdn", "google"}) metrics.mirror_slot_for(m);
+    http_server server({"127.0.0.1", 0}, 1, connection_limits{}, store, metrics);
+    server.start();
+
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(server.port());
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
+    struct exchange_case {
+        const char* request;
+        const char* status;
+    };
+    static constexpr exchange_case cases[] = {
+        {"GET /v2/pause/blobs/sha256:da86e6ba6ca197bf6bc5e9d900febd906b133eaa4750e6bed647b0fbe50ed43e HTTP/1.1\r\n"
+         "Host: r\r\nX-Real-Ip: 203.0.113.9\r\n\r\n", "HTTP/1.1 307"},
+        {"GET /v2/pause/blobs/sha256:da86e6ba6ca197bf6bc5e9d900febd906b133eaa4750e6bed647b0fbe50ed43e HTTP/1.1\r\n"
+         "Host: r\r\nX-Real-Ip: 198.51.100.7\r\nRange: bytes=0-9\r\n\r\n", "HTTP/1.1 307"},
+        {"HEAD /v2/kubernetes/pause/manifests/3.9 HTTP/1.1\r\nHost: r\r\nX-Real-Ip: 2001:db8::1\r\n\r\n", "HTTP/1.1 307"},
+        {"GET /v2/pause/tags/list?n=10&last=a HTTP/1.1\r\nHost: r\r\n\r\n", "HTTP/1.1 307"},
+        {"GET /v2/ HTTP/1.1\r\nHost: r\r\n\r\n", "HTTP/1.1 200"},
+        {"GET / HTTP/1.1\r\nHost: r\r\n\r\n", "HTTP/1.1 307"},
+        {"GET /privacy HTTP/1.1\r\nHost: r\r\n\r\n", "HTTP/1.1 307"},
+        {"GET /v3/ HTTP/1.1\r\nHost: r\r\n\r\n", "HTTP/1.1 404"},
+        {"GET /v2/a/../b/manifests/x HTTP/1.1\r\nHost: r\r\n\r\n", "HTTP/1.1 400"},
+    };
+    auto run = [&] {
+        for (const auto& c : cases)
+            if (!exchange(fd, c.request, std::strlen(c.request), c.status)) return false;
+        return true;
+    };
+    for (int i = 0; i < 50; ++i) ASSERT_TRUE(run());  // warm up
+    const std::uint64_t before = allocations.load();
+    constexpr int rounds = 250;
+    for (int i = 0; i < rounds; ++i) ASSERT_TRUE(run());
+    const std::uint64_t during = allocations.load() - before;
+    ::close(fd);
+    server.stop();
+    const int requests = rounds * static_cast<int>(std::size(cases));
+    std::printf("%llu allocations while answering %d OCI-mode requests\n", static_cast<unsigned long long>(during), requests);
+    EXPECT_LE(during, 16u) << during << " allocations for " << requests << " requests";
 }
 
 TEST(IdleMemoryTest, AnIdleKeepAliveConnectionHoldsNoRequestBuffer) {
