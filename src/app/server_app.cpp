@@ -21,6 +21,7 @@
 #include "registry_redirector/admin/admin_server.hpp"
 #include "registry_redirector/app/build_revision.hpp"
 #include "registry_redirector/data/config_error.hpp"
+#include "registry_redirector/admin/debug_route.hpp"
 #include "registry_redirector/app/config_watcher.hpp"
 #include "registry_redirector/http/http_server.hpp"
 #include "registry_redirector/data/prefix_table.hpp"
@@ -190,7 +191,12 @@ public:
         http_server server(config_.listen, threads_, config_.limits, store_, metrics_, access_log_.get(),
                            config_.proxy_protocol);
         admin_server admin(config_.admin_listen, {[this] { return store_.generation() > 0 && !draining_.load(); },
-                                                  [this] { return metrics_text(); }});
+                                                  [this] { return metrics_text(); },
+                                                  [this](std::string_view query) {
+                                                      const auto snapshot = store_.load();
+                                                      auto a = debug_route(snapshot.get(), query);
+                                                      return std::pair{a.status, std::move(a.json)};
+                                                  }});
         server_ = &server;
         if (access_log_) access_log_->start();
         server.start();

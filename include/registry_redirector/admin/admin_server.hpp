@@ -5,6 +5,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include "registry_redirector/config/config.hpp"
 
@@ -13,6 +15,8 @@ namespace registry_redirector {
 struct admin_handlers {
     std::function<bool()> ready;                ///< /readyz: 200 when true, else 503
     std::function<std::string()> metrics_text;  ///< /metrics body (Prometheus text format)
+    /// /debug/route: (status, JSON body) for the query string; unset = 404.
+    std::function<std::pair<unsigned, std::string>(std::string_view query)> debug_route;
 };
 
 /// Thread safety: construct, start and stop from one thread; the handlers are
