@@ -2,7 +2,7 @@
 # registry-redirector against the NGINX geo peer, both with the full real
 # table (~1.45M prefixes), side by side on this machine (loopback only).
 #
-#   bench/compare_nginx.sh [all|tables|startup|check|throughput]...
+#   bench/compare_nginx.sh [all|tables|startup|check|throughput|tls]...
 #
 #   tables      make the full and reduced tables, the wrk address file and
 #               our configs (cached in $BENCH_WORK; ~40 s the first time)
@@ -15,7 +15,13 @@
 #   throughput  compare.sh (wrk, A/B alternating, ROUNDS rounds) ours vs
 #               NGINX for threads/workers in THREADS_LIST and connections in
 #               CONNS_LIST; memory (VmRSS, VmHWM, PSS) before and after load
-#   all         (default) all of the above, then a summary
+#   tls         HTTPS, one server thread / one NGINX worker, full table, the
+#               same self-signed ECDSA P-256 certificate and Mozilla
+#               "intermediate" ciphers on both: keep-alive req/s (compare.sh,
+#               wrk -c$TLS_CONNS) and new handshakes/s (every request with
+#               Connection: close, so one full handshake each), then CPU time
+#               per request of each server in both modes. Not part of `all`.
+#   all         (default) all of the above except tls, then a summary
 #   summary     only the summary of an earlier run (set OUT to its folder)
 #
 # Environment (defaults in brackets):
@@ -32,6 +38,7 @@
 #                    req/s here, which caps a 2-thread comparison at -t1)
 #   STARTS [3]  CHECK_N [50000]  CHECK_TIMEOUT [900] seconds per checker run
 #   CPU_DUR [5s]  length of the wrk run per server for CPU time per request
+#   TLS_CONNS [50]  wrk connections in the tls phase (both modes)
 #   QUIET_WAIT [0]  before each timed phase, wait up to this many seconds for the
 #                   machine to be idle (CPU busy < QUIET_BUSY [15] % over 2 s);
 #                   the machine is shared, and other jobs skew A/B runs
@@ -63,9 +70,12 @@ ADDRS="$FULL/addrs.txt"
 SHIPPED_CONFIG="$ROOT/config/redirector.yaml"
 
 # Ports (loopback only): ours redirect/admin, NGINX peers.
-ours_port() { echo $((18090 + $1)); }     # $1: slot 1, 2 (threads) or 3 (reduced)
+ours_port() { echo $((18090 + $1)); }     # $1: slot 1, 2 (threads), 3 (reduced) or 4 (tls)
 ours_admin() { echo $((19090 + $1)); }
 nginx_port() { echo $((18080 + $1)); }
+ours_tls_port() { echo $((18440 + $1)); }
+nginx_tls_port() { echo $((18450 + $1)); }
+TLS_CONNS="${TLS_CONNS:-50}"
 
 die() { echo "compare_nginx: $*" >&2; exit 1; }
 log() { echo "== $*" | tee -a "$OUT/run.log"; }
@@ -74,7 +84,7 @@ elapsed() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv
 
 [ -n "$SHARED" ] && [ -x "$PEER" ] || die "shared folder not found (set SHARED=.../shared)"
 [ -x "$BIN" ] || die "no binary at $BIN (set REDIRECTOR_BIN, or build: see the header of this script)"
-for c in nginx wrk curl python3; do command -v "$c" >/dev/null || die "$c not installed"; done
+for c in nginx wrk curl python3 openssl; do command -v "$c" >/dev/null || die "$c not installed"; done
 mkdir -p "$OUT" "$W/ours"
 
 # --- server bookkeeping: everything we start is stopped on exit -------------
@@ -215,11 +225,11 @@ mem_ours() {  # pid -> "rss_kib hwm_kib pss_kib"
     echo "$rss $hwm $pss"
 }
 
-start_nginx() {  # name prefixes-dir slot workers: run_nginx_peer.sh's report goes to $OUT/nginx-NAME.txt
-    local name="$1" dir="$2" slot="$3" workers="$4"
+start_nginx() {  # name prefixes-dir slot workers [render.py args...]: report in $OUT/nginx-NAME.txt
+    local name="$1" dir="$2" slot="$3" workers="$4"; shift 4
     NGINX_PEERS+=("$name")
     "$PEER" start "$name" --prefixes "$dir/prefixes.tsv" --providers "$dir/providers.tsv" \
-        --port "$(nginx_port "$slot")" --workers "$workers" > "$OUT/nginx-$name.txt" 2>&1 \
+        --port "$(nginx_port "$slot")" --workers "$workers" "$@" > "$OUT/nginx-$name.txt" 2>&1 \
         || { cat "$OUT/nginx-$name.txt" >&2; die "NGINX peer $name did not start"; }
 }
 
@@ -323,11 +333,12 @@ cpu_ticks() {  # pids... -> "utime stime" summed (clock ticks, all threads)
 
 # Server CPU time per request (user and system), from /proc over one wrk run:
 # less sensitive to a noisy neighbour than requests/s.
-cpu_per_request() {  # label url pids...
+cpu_per_request() {  # label url pids... (wrk script: $CPU_SCRIPT, default the shared one)
     local label="$1" url="$2"; shift 2
     local before after n
     before=$(cpu_ticks "$@")
-    WRK_ADDRS="$ADDRS" timeout 60 wrk -t1 -c50 -d"${CPU_DUR:-5s}" -s "$SHARED/bench/wrk_xrealip.lua" "$url" \
+    WRK_ADDRS="$ADDRS" WRK_BASE_SCRIPT="$SHARED/bench/wrk_xrealip.lua" timeout 60 \
+        wrk -t1 -c50 -d"${CPU_DUR:-5s}" -s "${CPU_SCRIPT:-$SHARED/bench/wrk_xrealip.lua}" "$url" \
         > "$OUT/cpu-$label.txt" 2>&1 || true
     after=$(cpu_ticks "$@")
     n=$(awk '/requests in/ {print $1}' "$OUT/cpu-$label.txt")
@@ -372,6 +383,98 @@ throughput() {
     done
 }
 
+# --- TLS ------------------------------------------------------------------------
+# One certificate for both servers: ECDSA P-256 (the cheapest handshake),
+# self-signed for 127.0.0.1; wrk does not verify.
+tls_material() {
+    local d="$W/tls"
+    mkdir -p "$d"
+    if [ ! -s "$d/tls.crt" ]; then
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+            -keyout "$d/tls.key" -out "$d/tls.crt" -subj /CN=bench.test \
+            -addext "subjectAltName=DNS:bench.test,IP:127.0.0.1" 2>/dev/null || die "openssl req failed"
+    fi
+}
+
+tls() {
+    tls_material
+    local slot=4 ciphers pid master workers
+    # Our built-in TLS 1.2 list (README "TLS") for both; both use OpenSSL's
+    # default TLS 1.3 suites, which are ours.
+    ciphers=$(sed -n '/inline constexpr const char\* ciphers =/,/;/p' \
+        "$ROOT/include/registry_redirector/http/tls_context.hpp" | grep -o '"[^"]*"' | tr -d '"\n')
+    [ -n "$ciphers" ] || die "cannot read the default cipher list from tls_context.hpp"
+    write_config "$W/ours/tls.yaml" "$TABLE" "$slot"
+    {
+        echo "tls_listen: \"127.0.0.1:$(ours_tls_port 1)\""
+        echo "tls:"
+        echo "  certificate: $W/tls/tls.crt"
+        echo "  private_key: $W/tls/tls.key"
+    } >> "$W/ours/tls.yaml"
+    wait_quiet "tls start"
+    log "tls: ours (1 thread, full table, tls_listen) vs NGINX (1 worker, same table, listen ssl), same certificate"
+    start_ours tls "$W/ours/tls.yaml" "$slot" 1
+    pid=$LAST_PID
+    # NGINX: the peer's own server block stays (the readiness check uses it);
+    # a second one speaks TLS with the same certificate and cipher list.
+    start_nginx nginx-tls-w1 "$FULL" "$slot" 1 --extra-http "
+    server {
+        listen 127.0.0.1:$(nginx_tls_port 1) ssl backlog=4096;
+        server_name _;
+        ssl_certificate $W/tls/tls.crt;
+        ssl_certificate_key $W/tls/tls.key;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_ciphers $ciphers;
+        ssl_prefer_server_ciphers off;
+        ssl_session_tickets on;
+        location = /v2 { return 302 https://\$registry_host\$request_uri; }
+        location /v2/ { return 302 https://\$registry_host\$request_uri; }
+        location / { return 302 https://\$artifacts_host\$request_uri; }
+    }"
+    master=$(cat "$W/peers/nginx-tls-w1/peer.pid")
+    mapfile -t workers < <(ps -o pid= --ppid "$master" | tr -d ' ')
+    local ours_url="https://127.0.0.1:$(ours_tls_port 1)/" nginx_url="https://127.0.0.1:$(nginx_tls_port 1)/"
+    curl -sk -o /dev/null -w "ours HTTPS: %{http_code}\n" "${ours_url}v2/" | tee -a "$OUT/run.log"
+    curl -sk -o /dev/null -w "nginx HTTPS: %{http_code}\n" "${nginx_url}v2/" | tee -a "$OUT/run.log"
+    wait_quiet "tls keep-alive"
+    log "tls keep-alive: wrk -t1 -c$TLS_CONNS -d$DUR, $ROUNDS rounds"
+    A_NAME="ours-tls-t1" B_NAME="nginx-tls-w1" WRK_ADDRS="$ADDRS" OUT_DIR="$OUT/wrk-tls-keepalive" \
+        timeout 1800 "$SHARED/bench/compare.sh" "$ours_url" "$nginx_url" "$DUR" "$TLS_CONNS" 1 | tee "$OUT/tls-keepalive.txt"
+    wait_quiet "tls handshakes"
+    log "tls new handshakes (Connection: close on every request): wrk -t1 -c$TLS_CONNS -d$DUR, $ROUNDS rounds"
+    A_NAME="ours-tls-t1" B_NAME="nginx-tls-w1" WRK_ADDRS="$ADDRS" OUT_DIR="$OUT/wrk-tls-handshakes" \
+        WRK_SCRIPT="$HERE/wrk_xrealip_close.lua" WRK_BASE_SCRIPT="$SHARED/bench/wrk_xrealip.lua" \
+        timeout 1800 "$SHARED/bench/compare.sh" "$ours_url" "$nginx_url" "$DUR" "$TLS_CONNS" 1 | tee "$OUT/tls-handshakes.txt"
+    # wrk resumes sessions (TLS 1.3 tickets): its "new handshakes" are mostly
+    # resumptions, each still a fresh X25519 exchange. openssl s_time -new
+    # makes full handshakes only (certificate signature included), one
+    # connection at a time, alternating A B A B.
+    wait_quiet "tls full handshakes"
+    log "tls full handshakes: openssl s_time -new -time ${STIME_DUR:-5}, $ROUNDS rounds each, alternating"
+    : > "$OUT/tls-s_time.txt"
+    local r
+    for r in $(seq 1 "$ROUNDS"); do
+        for side in ours nginx; do
+            local port
+            [ "$side" = ours ] && port=$(ours_tls_port 1) || port=$(nginx_tls_port 1)
+            echo "$r $side $(timeout 60 openssl s_time -connect "127.0.0.1:$port" -new -time "${STIME_DUR:-5}" -www /v2/ 2>/dev/null \
+                | awk '/real seconds/ {if ($4 > 0) printf "%.1f", $1 / $4}')" | tee -a "$OUT/tls-s_time.txt"
+        done
+    done
+    curl -s "http://127.0.0.1:$(ours_admin "$slot")/metrics" | grep '^registry_redirector_tls_handshakes_total' \
+        | grep -v ' 0$' | tee "$OUT/tls-handshake-metrics.txt" | tee -a "$OUT/run.log" || true
+    log "server CPU time per request over TLS (wrk -t1 -c50 -d${CPU_DUR:-5s})"
+    cpu_per_request "ours-tls-keepalive" "$ours_url" "$pid"
+    cpu_per_request "nginx-tls-keepalive" "$nginx_url" "$master" "${workers[@]}"
+    CPU_SCRIPT="$HERE/wrk_xrealip_close.lua" cpu_per_request "ours-tls-handshake" "$ours_url" "$pid"
+    CPU_SCRIPT="$HERE/wrk_xrealip_close.lua" cpu_per_request "nginx-tls-handshake" "$nginx_url" "$master" "${workers[@]}"
+    tail -4 "$OUT/cpu.txt" | tee -a "$OUT/run.log"
+    record_mem after-tls-load ours-tls-t1 ours "$pid"
+    record_mem after-tls-load nginx-tls-w1 nginx nginx-tls-w1
+    stop_ours "$pid"
+    stop_nginx nginx-tls-w1
+}
+
 summary() {
     python3 - "$OUT" <<'EOF'
 import glob, os, re, statistics, sys
@@ -402,6 +505,27 @@ for f in tps:
     ma, mb = statistics.median(rps["A"]), statistics.median(rps["B"])
     pa, pb = statistics.median(p99["A"]), statistics.median(p99["B"])
     p(f"| {t} | {c} | {ma:,.0f} | {mb:,.0f} | {mr} | {ma/mb:.3f} | {pa:.2f} ms | {pb:.2f} ms | {bad} | {before} -> {after} |")
+for label, name, target in (("TLS keep-alive req/s", "tls-keepalive.txt", 1.3),
+                             ("TLS new handshakes/s (Connection: close)", "tls-handshakes.txt", 1.0)):
+    f = os.path.join(out, name)
+    if not os.path.exists(f): continue
+    rows = [l.split() for l in open(f) if len(l.split()) == 7 and l.split()[0].isdigit()]
+    a = [float(r[2]) for r in rows if r[1] == "A"]; b = [float(r[2]) for r in rows if r[1] == "B"]
+    m = re.search(r"median ratio A/B: ([\d.]+)", open(f).read())
+    if a and b:
+        p()
+        p(f"{label}, 1 thread / 1 worker: ours {statistics.median(a):,.0f}, NGINX {statistics.median(b):,.0f}; "
+          f"median ratio {m.group(1) if m else '?'} (>= {target}? "
+          f"{'MET' if m and float(m.group(1)) >= target else 'NOT MET'}); rounds: ours {', '.join(f'{x:,.0f}' for x in a)}; "
+          f"NGINX {', '.join(f'{x:,.0f}' for x in b)}")
+st = os.path.join(out, "tls-s_time.txt")
+if os.path.exists(st):
+    rows = [l.split() for l in open(st) if len(l.split()) == 3]
+    o = [float(r[2]) for r in rows if r[1] == "ours"]; n = [float(r[2]) for r in rows if r[1] == "nginx"]
+    if o and n:
+        p()
+        p(f"TLS full handshakes/s (openssl s_time -new, one connection at a time): ours "
+          f"{statistics.median(o):,.0f}, NGINX {statistics.median(n):,.0f}; ratio {statistics.median(o) / statistics.median(n):.3f}")
 su = os.path.join(out, "startup.txt")
 if os.path.exists(su):
     rows = [l.split() for l in open(su) if l.strip()]
@@ -492,6 +616,7 @@ for ph in "${phases[@]}"; do
         startup) tables; startup;;
         check) tables; check;;
         throughput) tables; throughput;;
+        tls) tables; tls;;
         all) tables; startup; check; throughput;;
         summary) ;;  # only summarise an earlier run: OUT=... bench/compare_nginx.sh summary
         *) sed -n '2,30p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 2;;

@@ -20,10 +20,10 @@ if ! [[ "$seconds" =~ ^[0-9]+$ ]] || [ "$seconds" -lt 1 ]; then
   echo "usage: scripts/fuzz.sh [SECONDS] [TARGET...]" >&2
   exit 2
 fi
-all_targets=(fuzz_http fuzz_prefix_table fuzz_config fuzz_client_ip fuzz_mrt)
+all_targets=(fuzz_http fuzz_prefix_table fuzz_config fuzz_client_ip fuzz_mrt fuzz_tls)
 targets=("${all_targets[@]}")
 if [ $# -gt 0 ]; then targets=("$@"); fi
-declare -A max_len=([fuzz_http]=12288 [fuzz_prefix_table]=4096 [fuzz_config]=4096 [fuzz_client_ip]=2048 [fuzz_mrt]=16384)
+declare -A max_len=([fuzz_http]=12288 [fuzz_prefix_table]=4096 [fuzz_config]=4096 [fuzz_client_ip]=2048 [fuzz_mrt]=16384 [fuzz_tls]=4096)
 for t in "${targets[@]}"; do
   [ -n "${max_len[$t]:-}" ] || { echo "unknown target: $t (one of ${all_targets[*]})" >&2; exit 2; }
 done
@@ -32,7 +32,7 @@ done
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 packages=(clang-14 libclang-rt-14-dev cmake ninja-build
-          libboost1.81-dev libyaml-cpp-dev libspdlog-dev libfmt-dev prometheus-cpp-dev zlib1g-dev)
+          libboost1.81-dev libyaml-cpp-dev libspdlog-dev libfmt-dev prometheus-cpp-dev zlib1g-dev libssl-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

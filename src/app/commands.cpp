@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -21,6 +22,7 @@
 #include "registry_redirector/routing/routing_table.hpp"
 #include "registry_redirector/app/build_revision.hpp"
 #include "registry_redirector/app/server_app.hpp"
+#include "registry_redirector/http/tls_context.hpp"
 
 namespace registry_redirector {
 
@@ -30,18 +32,20 @@ constexpr const char* usage_text = R"(registry-redirector: answers every request
 cloud provider the client's IP address belongs to.
 
 Usage:
-  registry-redirector serve  --config FILE [--listen ADDR:PORT] [--admin-listen ADDR:PORT]
-                             [--threads N] [--log-level LEVEL]
+  registry-redirector serve  --config FILE [--listen ADDR:PORT|off] [--tls-listen ADDR:PORT]
+                             [--admin-listen ADDR:PORT] [--threads N] [--log-level LEVEL]
   registry-redirector check  --config FILE
   registry-redirector lookup --config FILE [--path PATH] [--range] IP...
   registry-redirector reduce --config FILE --source TABLE --out FILE.gz [--source-date DATE]
   registry-redirector --help | --version
 
 Commands:
-  serve   Run the redirect listener (default 0.0.0.0:8080) and the admin
-          listener (/healthz, /readyz, /metrics; default 0.0.0.0:9090).
-  check   Validate the config, provider files and prefix tables; print each
-          provider's ASNs and prefix counts and every warning. Exit 1 on error.
+  serve   Run the redirect listener (default 0.0.0.0:8080), the HTTPS one when
+          the config sets tls_listen, and the admin listener (/healthz,
+          /readyz, /metrics; default 0.0.0.0:9090).
+  check   Validate the config, provider files, prefix tables and TLS files;
+          print each provider's ASNs and prefix counts, the certificate's
+          subject, names and expiry, and every warning. Exit 1 on error.
   lookup  For each IP: the matched prefix, its origin ASNs, the provider, its
           region, the path class, every candidate mirror and why it was or was
           not chosen, and the answer (Location) for PATH (default /v2/),
@@ -54,7 +58,8 @@ LEVEL is trace, debug, info, warn, error, critical or off.
 
 struct arguments {
     std::string command;
-    std::optional<std::string> config, listen, admin_listen, threads, log_level, source, source_date, out, path;
+    std::optional<std::string> config, listen, tls_listen, admin_listen, threads, log_level, source, source_date, out,
+        path;
     bool range = false;
     std::vector<std::string> positional;
 };
@@ -69,6 +74,7 @@ arguments parse_arguments(int argc, char** argv) {
     a.command = argv[1];
     const std::map<std::string, std::optional<std::string> arguments::*> options{
         {"--config", &arguments::config},         {"--listen", &arguments::listen},
+        {"--tls-listen", &arguments::tls_listen},
         {"--admin-listen", &arguments::admin_listen}, {"--threads", &arguments::threads},
         {"--log-level", &arguments::log_level},   {"--source", &arguments::source},
         {"--source-date", &arguments::source_date}, {"--out", &arguments::out}, {"--path", &arguments::path}};
@@ -140,6 +146,37 @@ void print_mirrors(const routing_table& table, const routing_provider& p) {
 
 const char* format_name(prefix_format f) { return f == prefix_format::pfx2asn ? "pfx2asn" : "CAIDA pfx2as"; }
 
+std::string utc_date(std::int64_t unix_seconds) {
+    const std::time_t t = static_cast<std::time_t>(unix_seconds);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return text;
+}
+
+/// Validates the pair exactly as `serve` would (throws config_error) and
+/// prints what an operator checks before a rollout.
+void print_tls(const server_config& config) {
+    const auto context = tls_context::load(config.tls, config.path);
+    const certificate_info& leaf = context->leaf();
+    std::string names;
+    for (const auto& n : leaf.names) names += (names.empty() ? "" : ", ") + n;
+    const double days = static_cast<double>(leaf.not_after - std::time(nullptr)) / 86400.0;
+    std::printf("tls: listen %s:%u\n", config.tls_listen->host.c_str(), config.tls_listen->port);
+    std::printf("  certificate %s (+%zu chain certificates), key %s: the key matches\n", config.tls.certificate.c_str(),
+                leaf.chain_length, config.tls.private_key.c_str());
+    std::printf("  subject %s\n  issuer  %s\n  serial  %s\n", leaf.subject.c_str(), leaf.issuer.c_str(),
+                leaf.serial.c_str());
+    std::printf("  names   %s\n", names.empty() ? "(no subjectAltName: clients will reject it)" : names.c_str());
+    std::printf("  valid   %s to %s (%.1f days left)\n", utc_date(leaf.not_before).c_str(), utc_date(leaf.not_after).c_str(),
+                days);
+    if (days < 14) std::printf("  warning: the certificate expires in less than 14 days\n");
+    std::printf("  session tickets: %s\n", config.tls.session_ticket_key_file.empty()
+                                                ? "on, key random per process (set tls.session_ticket_key_file to share it)"
+                                                : ("on, shared key " + config.tls.session_ticket_key_file).c_str());
+}
+
 int run_check(const arguments& args) {
     const server_config config = load_server_config(*args.config);
     const auto started = std::chrono::steady_clock::now();
@@ -205,6 +242,7 @@ int run_check(const arguments& args) {
                 static_cast<double>(s.memory_bytes) / 1024.0, with_commas(s.trie_nodes).c_str(),
                 with_commas(s.search_spans).c_str(), seconds);
     std::printf("trusted proxies: %zu\n", config.trusted_proxies.size());
+    if (config.tls_listen) print_tls(config);
     std::printf("warnings (%zu):\n", table.warnings().size());
     for (const auto& w : table.warnings()) std::printf("  warning: %s\n", w.c_str());
     std::printf("OK\n");
@@ -302,10 +340,14 @@ int run_reduce(const arguments& args) {
 int run_serve(const arguments& args) {
     serve_overrides overrides;
     try {
-        if (args.listen) overrides.listen = parse_endpoint(*args.listen);
+        if (args.listen && *args.listen == "off")
+            overrides.listen_off = true;
+        else if (args.listen)
+            overrides.listen = parse_endpoint(*args.listen);
+        if (args.tls_listen) overrides.tls_listen = parse_endpoint(*args.tls_listen);
         if (args.admin_listen) overrides.admin_listen = parse_endpoint(*args.admin_listen);
     } catch (const std::invalid_argument& e) {
-        throw usage_error(std::string("--listen/--admin-listen: ") + e.what());
+        throw usage_error(std::string("--listen/--tls-listen/--admin-listen: ") + e.what());
     }
     if (args.threads) {
         try {

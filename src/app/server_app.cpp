@@ -29,6 +29,7 @@
 #include "registry_redirector/telemetry/request_metrics.hpp"
 #include "registry_redirector/routing/routing_table.hpp"
 #include "registry_redirector/data/sha256.hpp"
+#include "registry_redirector/http/tls_context.hpp"
 
 namespace registry_redirector {
 
@@ -50,12 +51,21 @@ void hash_file(sha256& h, const std::string& path) {
     while (in.read(chunk, sizeof chunk) || in.gcount() > 0) h.update(std::string_view(chunk, static_cast<std::size_t>(in.gcount())));
 }
 
+/// The TLS input files of a config (none without tls_listen).
+std::vector<std::string> tls_files(const server_config& c) {
+    if (!c.tls_listen) return {};
+    std::vector<std::string> files{c.tls.certificate, c.tls.private_key};
+    if (!c.tls.session_ticket_key_file.empty()) files.push_back(c.tls.session_ticket_key_file);
+    return files;
+}
+
 /// One complete attempt to load the configuration, made on the loader
 /// thread. Either `snapshot` or `error` is set.
 struct load_result {
     server_config config;
     std::vector<provider_config> providers;
     std::shared_ptr<const serving_snapshot> snapshot;
+    std::shared_ptr<const tls_context> tls;  ///< set when tls_listen is
     std::string sha;
     std::string summary;
     std::string error;
@@ -78,14 +88,36 @@ load_result load_everything(const std::string& config_path, const serve_override
             hash_file(h, config_path);
             for (const auto& p : r.providers) hash_file(h, p.file);
             for (const auto& f : r.config.prefix_files) hash_file(h, f);
+            for (const auto& f : tls_files(r.config)) hash_file(h, f);
             for (const auto& c : r.config.cloud_ranges) hash_file(h, c.file);
             return h.hex_digest();
         });
         origin_table origins;
         routing_options options;
+        std::size_t rows_read = 0;
         try {
-            for (const auto& f : r.config.prefix_files) load_prefix_file(f, origins);
+            // A certificate pair that does not validate rejects the whole
+            // reload: the old pair (and the old table) keep serving.
+            if (r.config.tls_listen) r.tls = tls_context::load(r.config.tls, config_path);
+            // Cloud range prefixes are the providers' like explicit cidrs: the
+            // row filter must keep what is nested in them.
             options.clouds = load_cloud_sources(r.config);
+            // Keep only the rows that can change a decision while parsing, so
+            // a whole-Internet table never sits in memory (peak RSS is what a
+            // container limit must allow). A table out of order cannot be
+            // reduced on the fly: it is loaded whole, as before.
+            bool sorted = false;
+            {
+                provider_row_filter filter(r.providers, options.clouds);
+                for (const auto& f : r.config.prefix_files) load_prefix_file(f, filter);
+                rows_read = filter.received;
+                sorted = filter.sorted();
+                if (sorted) origins = filter.finish();
+            }
+            if (!sorted) {
+                spdlog::info("prefix tables are not sorted by prefix: loading them whole (more memory while loading)");
+                for (const auto& f : r.config.prefix_files) load_prefix_file(f, origins);
+            }
         } catch (...) {
             fingerprint.wait();  // it reads r's members
             throw;
@@ -108,7 +140,8 @@ load_result load_everything(const std::string& config_path, const serve_override
         for (const auto& m : snapshot->routes.mirrors()) snapshot->mirror_slots.push_back(metrics.mirror_slot_for(m.name));
         const auto& s = snapshot->routes.stats();
         r.summary = with_commas(snapshot->routes.providers().size()) + " providers, " + with_commas(s.table_prefixes_v4) +
-                    " IPv4 + " + with_commas(s.table_prefixes_v6) + " IPv6 prefixes -> " + with_commas(s.ranges_v4) + " + " +
+                    " IPv4 + " + with_commas(s.table_prefixes_v6) + " IPv6 prefixes (of " +
+                    with_commas(rows_read) + " table rows) -> " + with_commas(s.ranges_v4) + " + " +
                     with_commas(s.ranges_v6) + " ranges (" + with_commas(s.memory_bytes / 1024) + " KiB), " +
                     std::to_string(snapshot->routes.warnings().size()) + " warnings, loaded in " +
                     std::to_string(std::chrono::duration<double>(steady::now() - started).count()).substr(0, 5) + " s";
@@ -127,7 +160,11 @@ std::vector<std::string> restart_only_changes(const server_config& running, cons
     auto endpoint_differs = [](const endpoint_config& a, const endpoint_config& b) {
         return a.host != b.host || a.port != b.port;
     };
-    if (endpoint_differs(running.listen, next.listen)) changed.push_back("listen");
+    if (endpoint_differs(running.listen, next.listen) || running.listen_enabled != next.listen_enabled)
+        changed.push_back("listen");
+    if (running.tls_listen.has_value() != next.tls_listen.has_value() ||
+        (running.tls_listen && endpoint_differs(*running.tls_listen, *next.tls_listen)))
+        changed.push_back("tls_listen");
     if (endpoint_differs(running.admin_listen, next.admin_listen)) changed.push_back("admin_listen");
     if (running.threads != next.threads) changed.push_back("threads");
     if (running.proxy_protocol != next.proxy_protocol) changed.push_back("proxy_protocol");
@@ -173,6 +210,7 @@ public:
                              .Register(*registry_)),
           signals_(control_, SIGINT, SIGTERM, SIGHUP),
           drain_timer_(control_),
+          trim_timer_(control_),
           loader_guard_(asio::make_work_guard(loader_context_)) {
         prometheus::BuildGauge()
             .Name("registry_redirector_build_info")
@@ -188,7 +226,16 @@ public:
     }
 
     int run() {
-        http_server server(config_.listen, threads_, config_.limits, store_, metrics_, access_log_.get(),
+        std::optional<endpoint_config> plain;
+        if (config_.listen_enabled) plain = config_.listen;
+        std::optional<https_listener> https;
+        if (config_.tls_listen) {
+            // Validated before the listener opens, so the first handshake
+            // has a context and a broken pair stops the start at once.
+            publish_tls(tls_context::load(config_.tls, config_.path));
+            https.emplace(https_listener{*config_.tls_listen, tls_store_});
+        }
+        http_server server(plain, https, threads_, config_.limits, store_, metrics_, access_log_.get(),
                            config_.proxy_protocol);
         admin_server admin(config_.admin_listen, {[this] { return store_.generation() > 0 && !draining_.load(); },
                                                   [this] { return metrics_text(); },
@@ -201,9 +248,13 @@ public:
         if (access_log_) access_log_->start();
         server.start();
         admin.start();
-        spdlog::info("registry-redirector {} listening on {}:{} (redirects, {} threads) and {}:{} (admin)",
-                     REDIRECTOR_VERSION, config_.listen.host, server.port(), threads_, config_.admin_listen.host,
-                     admin.port());
+        std::string where;
+        if (plain) where = config_.listen.host + ":" + std::to_string(server.port()) + " (redirects)";
+        if (https)
+            where += (where.empty() ? "" : ", ") + https->endpoint.host + ":" + std::to_string(server.tls_port()) +
+                     " (redirects over TLS)";
+        spdlog::info("registry-redirector {} listening on {}, {} threads, and {}:{} (admin)", REDIRECTOR_VERSION, where,
+                     threads_, config_.admin_listen.host, admin.port());
         std::thread loader([this] { loader_context_.run(); });
         watcher_ = std::make_unique<config_watcher>(control_, reload_debounce,
                                                     [this](const std::string& what) { request_reload(what + " changed"); });
@@ -291,6 +342,12 @@ private:
         config_.log_level = r.config.log_level;
         config_.shutdown_delay = r.config.shutdown_delay;
         config_.shutdown_timeout = r.config.shutdown_timeout;
+        // TLS files reload for the listener this process runs; adding or
+        // removing tls_listen needs a restart (reported above).
+        if (config_.tls_listen && r.tls) {
+            config_.tls = r.config.tls;
+            publish_tls(std::move(r.tls));
+        }
 
         const auto& providers = r.snapshot->routes.providers();
         for (auto* child : prefix_children_) prefix_gauges_.Remove(child);
@@ -313,6 +370,12 @@ private:
         const std::vector<std::string> warnings = r.snapshot->routes.warnings();
         store_.publish(std::move(r.snapshot));
         malloc_trim(0);  // return the parse buffers: steady-state RSS is the table
+        // The I/O threads drop the old table at their next deadline sweep
+        // (250 ms) even when idle; then its memory can go back too.
+        trim_timer_.expires_after(std::chrono::seconds(1));
+        trim_timer_.async_wait([](const boost::system::error_code& ec) {
+            if (!ec) malloc_trim(0);
+        });
         spdlog::info("{} generation {} (sha256 {}): {}", initial ? "routing table ready," : "reloaded (" + reload_reason_ + "),",
                      generation_, current_sha_.substr(0, 12), r.summary);
         log_warnings(warnings);
@@ -328,9 +391,27 @@ private:
                          config_.path);
     }
 
+    /// New handshakes use `context` from now on; established connections
+    /// keep the SSL_CTX they started with.
+    void publish_tls(std::shared_ptr<const tls_context> context) {
+        const certificate_info& leaf = context->leaf();
+        if (const auto* current = tls_store_.load().get(); current && current->leaf().serial == leaf.serial &&
+                                                            current->leaf().not_after == leaf.not_after) {
+            tls_store_.publish(std::move(context));  // same certificate (key or settings may differ)
+            return;
+        }
+        metrics_.tls_certificate_expiry.store(leaf.not_after, std::memory_order_relaxed);
+        const double days = static_cast<double>(leaf.not_after - std::time(nullptr)) / 86400.0;
+        spdlog::info("TLS certificate {} (serial {}, {} SANs) from {}: valid for {:.1f} more days", leaf.subject,
+                     leaf.serial, leaf.names.size(), context->config().certificate, days);
+        if (days < 14) spdlog::warn("TLS certificate {} expires in {:.1f} days", context->config().certificate, days);
+        tls_store_.publish(std::move(context));
+    }
+
     void update_watches() {
         std::vector<std::string> folders{fs::path(config_.path).parent_path().string(), config_.providers_dir};
         for (const auto& f : config_.prefix_files) folders.push_back(fs::path(f).parent_path().string());
+        for (const auto& f : tls_files(config_)) folders.push_back(fs::path(f).parent_path().string());
         for (const auto& c : config_.cloud_ranges) folders.push_back(fs::path(c.file).parent_path().string());
         for (auto& f : folders)
             if (f.empty()) f = ".";
@@ -408,10 +489,12 @@ private:
     std::vector<prometheus::Gauge*> prefix_children_;
     std::unique_ptr<access_log> access_log_;
     serving_store store_;
+    tls_context_store tls_store_;
 
     asio::io_context control_;
     asio::signal_set signals_;
     asio::steady_timer drain_timer_;
+    asio::steady_timer trim_timer_;
     asio::io_context loader_context_;
     asio::executor_work_guard<asio::io_context::executor_type> loader_guard_;
     std::unique_ptr<config_watcher> watcher_;
@@ -437,7 +520,17 @@ std::string with_commas(std::size_t n) {
 }
 
 void serve_overrides::apply(server_config& config) const {
-    if (listen) config.listen = *listen;
+    if (listen) {
+        config.listen = *listen;
+        config.listen_enabled = true;
+    }
+    if (listen_off) config.listen_enabled = false;
+    if (tls_listen) {
+        if (!config.tls_listen) throw std::invalid_argument("--tls-listen needs a \"tls\" section in " + config.path);
+        config.tls_listen = *tls_listen;
+    }
+    if (!config.listen_enabled && !config.tls_listen)
+        throw std::invalid_argument("--listen off needs tls_listen: there would be no redirect listener");
     if (admin_listen) config.admin_listen = *admin_listen;
     if (threads) config.threads = *threads;
     if (log_level) config.log_level = *log_level;

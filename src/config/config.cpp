@@ -173,6 +173,46 @@ ip_prefix parse_cidr_or_address(const yaml_file& f, const YAML::Node& node, cons
     return r.prefix;
 }
 
+/// `tls_listen` and the `tls` mapping: both or neither, and a redirect
+/// listener must remain (`listen: off` only beside `tls_listen`).
+void parse_tls(const yaml_file& f, server_config& c) {
+    const YAML::Node& root = f.root();
+    const auto listen = root["tls_listen"];
+    const auto tls = root["tls"];
+    if (listen) {
+        try {
+            c.tls_listen = parse_endpoint(f.scalar(listen, "tls_listen"));
+        } catch (const std::invalid_argument& e) {
+            f.fail(listen, std::string("tls_listen: ") + e.what());
+        }
+        if (!tls) f.fail(listen, "tls_listen needs a \"tls\" mapping with certificate and private_key");
+    }
+    if (tls) {
+        if (!listen) f.fail(tls, "tls is set but tls_listen is not (e.g. tls_listen: \"0.0.0.0:8443\")");
+        f.require_map(tls, "tls", {"certificate", "private_key", "ciphers", "ciphersuites", "session_ticket_key_file"});
+        for (const char* key : {"certificate", "private_key"})
+            if (!tls[key]) f.fail(tls, std::string("tls is missing \"") + key + "\" (a PEM file)");
+        auto path = [&](const char* key, std::string& out) {
+            if (const auto n = tls[key]) {
+                const std::string v = f.scalar(n, std::string("tls.") + key);
+                if (v.empty()) f.fail(n, std::string("tls.") + key + " must name a file");
+                out = resolve(f.path(), v);
+            }
+        };
+        path("certificate", c.tls.certificate);
+        path("private_key", c.tls.private_key);
+        path("session_ticket_key_file", c.tls.session_ticket_key_file);
+        for (auto [key, out] : {std::pair{"ciphers", &c.tls.ciphers}, std::pair{"ciphersuites", &c.tls.ciphersuites}}) {
+            if (const auto n = tls[key]) {
+                *out = f.scalar(n, std::string("tls.") + key);
+                if (out->empty()) f.fail(n, std::string("tls.") + key + " must not be empty (omit it for the default)");
+            }
+        }
+    }
+    if (!c.listen_enabled && !c.tls_listen)
+        f.fail(root["listen"], "listen: off needs tls_listen (the server would have no redirect listener)");
+}
+
 
 std::optional<path_class> class_named(std::string_view name) {
     for (std::size_t i = 0; i < path_class_count; ++i)
@@ -360,8 +400,8 @@ server_config parse_server_config(const std::string& path, const std::string& te
                   {"listen", "admin_listen", "threads", "log_level", "providers_dir", "prefixes",
                    "default_provider", "trusted_proxies", "limits", "shutdown_delay", "shutdown_timeout",
                    "access_log", "access_log_ipv4_prefix_length", "access_log_ipv6_prefix_length",
-                   "client_ip_headers", "trusted_hops", "proxy_protocol", "cloud_ranges", "routes",
-                   "explain_header"});
+                   "client_ip_headers", "trusted_hops", "proxy_protocol", "tls_listen", "tls", "cloud_ranges",
+                   "routes", "explain_header"});
 
     auto endpoint = [&](const char* key, endpoint_config& out) {
         if (const auto n = root[key]) {
@@ -372,8 +412,12 @@ server_config parse_server_config(const std::string& path, const std::string& te
             }
         }
     };
-    endpoint("listen", c.listen);
+    if (const auto n = root["listen"]; n && n.IsScalar() && (n.Scalar() == "off" || n.Scalar() == "false"))
+        c.listen_enabled = false;
+    else
+        endpoint("listen", c.listen);
     endpoint("admin_listen", c.admin_listen);
+    parse_tls(f, c);
     if (const auto n = root["threads"]) c.threads = static_cast<unsigned>(f.integer(n, "threads", 0, 256));
     if (const auto n = root["log_level"]) {
         c.log_level = f.scalar(n, "log_level");

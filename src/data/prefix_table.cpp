@@ -41,9 +41,20 @@ std::optional<std::uint32_t> parse_asn(std::string_view s) noexcept {
     return static_cast<std::uint32_t>(v);
 }
 
+/// The sink that keeps every pair.
+class table_sink final : public origin_sink {
+public:
+    explicit table_sink(origin_table& t) : table_(t) { received = t.v4.size() + t.v6.size(); }
+    void add(const origin_v4& row) override { table_.v4.push_back(row); }
+    void add(const origin_v6& row) override { table_.v6.push_back(row); }
+
+private:
+    origin_table& table_;
+};
+
 class line_parser {
 public:
-    line_parser(const std::string& path, origin_table& into, const prefix_file_limits& limits,
+    line_parser(const std::string& path, origin_sink& into, const prefix_file_limits& limits,
                 prefix_file_stats& stats)
         : path_(path), into_(into), limits_(limits), stats_(stats) {}
 
@@ -109,19 +120,20 @@ private:
     static std::string count(std::size_t n) { return n > 3 ? "more" : std::to_string(n); }
 
     void add(const ip_prefix& p, std::uint32_t asn) {
-        if (into_.v4.size() + into_.v6.size() >= limits_.max_entries)
+        if (into_.received >= limits_.max_entries)
             fail("more than " + std::to_string(limits_.max_entries) + " prefix entries in all");
+        ++into_.received;
         if (p.family == ip_family::v4) {
-            into_.v4.push_back({p.v4, p.length, asn});
+            into_.add(origin_v4{p.v4, p.length, asn});
             ++stats_.entries_v4;
         } else {
-            into_.v6.push_back({p.v6, p.length, asn});
+            into_.add(origin_v6{p.v6, p.length, asn});
             ++stats_.entries_v6;
         }
     }
 
     const std::string& path_;
-    origin_table& into_;
+    origin_sink& into_;
     const prefix_file_limits& limits_;
     prefix_file_stats& stats_;
     std::optional<prefix_format> format_;
@@ -133,7 +145,8 @@ prefix_file_stats load_prefix_text(const std::string& name, std::string_view tex
                                    const prefix_file_limits& limits) {
     prefix_file_stats stats;
     stats.path = name;
-    line_parser parser(name, into, limits, stats);
+    table_sink sink(into);
+    line_parser parser(name, sink, limits, stats);
     std::size_t start = 0;
     while (start < text.size()) {
         std::size_t eol = text.find('\n', start);
@@ -147,6 +160,11 @@ prefix_file_stats load_prefix_text(const std::string& name, std::string_view tex
 
 prefix_file_stats load_prefix_file(const std::string& path, origin_table& into,
                                    const prefix_file_limits& limits) {
+    table_sink sink(into);
+    return load_prefix_file(path, sink, limits);
+}
+
+prefix_file_stats load_prefix_file(const std::string& path, origin_sink& into, const prefix_file_limits& limits) {
     prefix_file_stats stats;
     stats.path = path;
     // Decompressed (gzip or bzip2, by content) on a second thread, a few MiB

@@ -1,6 +1,7 @@
 #include "registry_redirector/http/http_server.hpp"
 
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
@@ -8,15 +9,23 @@
 
 #include <atomic>
 #include <cstring>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <ctime>
+#include <list>
 #include <optional>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
+#include "registry_redirector/http/buffer_pool.hpp"
 #include "registry_redirector/http/listener.hpp"
 #include "registry_redirector/http/request_handler.hpp"
 #include "registry_redirector/http/proxy_protocol.hpp"
 #include "registry_redirector/http/request_reader.hpp"
+#include "registry_redirector/http/slab_arena.hpp"
+#include "registry_redirector/http/tls_context.hpp"
 
 namespace registry_redirector {
 
@@ -24,6 +33,8 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+using plain_stream = tcp::socket;
+using tls_stream = asio::ssl::stream<tcp::socket>;
 using clock_type = std::chrono::steady_clock;
 
 namespace {
@@ -37,6 +48,19 @@ constexpr std::size_t max_pipelined_batch = 32;
 /// After a Connection: close response, unread input is drained for this long
 /// before closing, so the client is not reset before it reads the response.
 constexpr auto linger_timeout = std::chrono::seconds(2);
+/// Buffer sets each thread keeps free however quiet it gets, and how often
+/// it frees the ones a whole period did not need (buffer_pool::trim).
+constexpr std::size_t pool_keep = 16;
+constexpr int sweeps_per_trim = 4;  // once a second
+/// Memory given back to the allocator before the heap is trimmed: glibc keeps
+/// freed memory inside its heaps (a storm of 10,000 connections left RSS at
+/// 10x its calm value for good), malloc_trim hands the free pages back.
+constexpr std::size_t trim_after_bytes = 4u << 20;
+constexpr auto min_time_between_trims = std::chrono::seconds(5);
+/// What a closed connection is taken to have freed (session, socket state,
+/// handler memory) when deciding whether the heap is worth trimming.
+constexpr std::size_t bytes_per_closed_session = 1024;
+
 
 /// IMF-fixdate for the Date header (RFC 9110 section 5.6.7), rebuilt once a
 /// second per thread.
@@ -59,14 +83,63 @@ private:
     std::size_t length_ = 0;
 };
 
-class session;
+/// Room for the one asynchronous operation a session has pending at a time
+/// (wait, read, write or linger read). Asio frees an operation's memory
+/// before it calls the handler, which starts the next one, so one slot is
+/// enough; anything larger (TLS operations) or a second operation falls back
+/// to Asio's per-thread recycling allocator, as without this class.
+/// Inside the session (which lives in a slab_arena), it keeps the pending
+/// operations of idle connections off the heap too (see slab_arena for why).
+class handler_memory {
+public:
+    void* allocate(std::size_t size) {
+        if (!in_use_ && size <= sizeof storage_) {
+            in_use_ = true;
+            return storage_;
+        }
+        return asio::recycling_allocator<unsigned char>().allocate(size);
+    }
+    void deallocate(void* p, std::size_t size) noexcept {
+        if (p == storage_)
+            in_use_ = false;
+        else
+            asio::recycling_allocator<unsigned char>().deallocate(static_cast<unsigned char*>(p), size);
+    }
+
+private:
+    alignas(std::max_align_t) unsigned char storage_[320];  // the largest op measured: 288 bytes (a write)
+    bool in_use_ = false;
+};
+
+/// The associated allocator of a session's completion handlers.
+template <class T>
+class handler_allocator {
+public:
+    using value_type = T;
+    explicit handler_allocator(handler_memory& m) noexcept : memory_(&m) {}
+    template <class U>
+    handler_allocator(const handler_allocator<U>& other) noexcept : memory_(other.memory()) {}
+    T* allocate(std::size_t n) { return static_cast<T*>(memory_->allocate(n * sizeof(T))); }
+    void deallocate(T* p, std::size_t n) noexcept { memory_->deallocate(p, n * sizeof(T)); }
+    handler_memory* memory() const noexcept { return memory_; }
+    template <class U>
+    bool operator==(const handler_allocator<U>& other) const noexcept {
+        return memory_ == other.memory();
+    }
+
+private:
+    handler_memory* memory_;
+};
+
+class session_link;
 
 /// One I/O thread: its io_context, its sessions and its counters.
 struct worker {
     worker(unsigned index_in, const serving_store& store, thread_request_counters& counters_in,
            request_metrics& metrics_in, const connection_limits& limits_in, access_log* log, proxy_protocol_mode proxy)
         : index(index_in), counters(counters_in), metrics(metrics_in), limits(limits_in), access(log),
-          proxy_protocol(proxy), context(1), sweep_timer(context), reader(store) {}
+          proxy_protocol(proxy), pool(limits_in.max_header_bytes + 1024, 512), context(1), sweep_timer(context),
+          reader(store) {}
 
     void log_access(const response_plan& plan, const request_view& request, const serving_snapshot* snapshot,
                     clock_type::time_point started) noexcept;
@@ -79,9 +152,18 @@ struct worker {
     const connection_limits& limits;
     access_log* access;
     proxy_protocol_mode proxy_protocol;
-    session* sessions = nullptr;  // intrusive list, touched only on this thread
+    session_link* sessions = nullptr;  // intrusive list, touched only on this thread
     std::atomic<std::size_t> session_count{0};
     bool draining = false;        // only on this thread
+    buffer_pool pool;             // sessions give their buffers back in their destructors
+    slab_arena session_memory;      // where plain sessions live (they free into it)
+    slab_arena tls_session_memory;  // TLS sessions: another size, so another arena
+    /// Where lingering connections' input goes: it is thrown away, so they
+    /// can all share it.
+    char discard[2048];
+    int sweeps_since_trim = 0;
+    std::size_t released_since_heap_trim = 0;  // bytes, estimated
+    std::size_t sessions_closed = 0;           // since the last trim period
 
     asio::io_context context;
     asio::steady_timer sweep_timer;
@@ -89,37 +171,79 @@ struct worker {
     date_cache date;
 
     void sweep();
+    void trim_memory();
     void start_draining();
 };
 
-class session : public std::enable_shared_from_this<session> {
+/// What the worker's sweep and drain see of a session, whatever its stream.
+/// The two virtual calls run per sweep and per drain, never per request.
+class session_link {
 public:
-    session(tcp::socket socket, worker& w, const ip_address& peer)
-        : socket_(std::move(socket)),
+    clock_type::time_point deadline() const noexcept { return deadline_; }
+    session_link* next() const noexcept { return next_; }
+
+    /// The deadline passed: count it and close.
+    virtual void expire() = 0;
+    /// Drain: an idle connection closes now; a busy one closes after its
+    /// current response, which says Connection: close.
+    virtual void drain() = 0;
+
+protected:
+    session_link() = default;
+    ~session_link() = default;
+
+    clock_type::time_point deadline_{};
+    session_link* prev_ = nullptr;
+    session_link* next_ = nullptr;
+    bool linked_ = false;
+
+    void link(worker& w) noexcept {
+        next_ = w.sessions;
+        if (next_) next_->prev_ = this;
+        w.sessions = this;
+        linked_ = true;
+        w.session_count.fetch_add(1, std::memory_order_relaxed);
+    }
+    void unlink(worker& w) noexcept {
+        if (!linked_) return;
+        if (prev_) prev_->next_ = next_; else w.sessions = next_;
+        if (next_) next_->prev_ = prev_;
+        w.session_count.fetch_sub(1, std::memory_order_relaxed);
+    }
+};
+
+/// One client connection, over plain TCP (`tcp::socket`) or TLS
+/// (`ssl::stream<tcp::socket>`): the same reading, pipelining, deadlines and
+/// draining for both (house style habit 18). A TLS session has a preamble
+/// before HTTP: the PROXY header, if any, is read from the raw socket (that
+/// is where a layer-4 balancer puts it), then the handshake runs on the
+/// bytes already read. header_timeout covers the whole preamble.
+template <class Stream>
+class session final : public session_link, public std::enable_shared_from_this<session<Stream>> {
+    static constexpr bool tls = std::is_same_v<Stream, tls_stream>;
+
+public:
+    /// `stream_args` follow the socket into Stream's constructor (the SSL
+    /// context for TLS; the new SSL holds its own reference to the SSL_CTX,
+    /// so a rotation may drop the context while this session lives).
+    template <class... StreamArgs>
+    session(tcp::socket socket, worker& w, const ip_address& peer, StreamArgs&... stream_args)
+        : stream_(std::move(socket), stream_args...),
           worker_(w),
           peer_(peer),
-          buffer_(std::make_unique<char[]>(w.limits.max_header_bytes + 1024)),
-          capacity_(w.limits.max_header_bytes + 1024),
-          reader_(w.limits.max_header_bytes, w.limits.max_header_fields) {
-        out_.reserve(512);
-    }
+          capacity_(w.pool.in_size()),
+          reader_(w.limits.max_header_bytes, w.limits.max_header_fields) {}
 
     ~session() {
-        if (linked_) {
-            if (prev_) prev_->next_ = next_; else worker_.sessions = next_;
-            if (next_) next_->prev_ = prev_;
-            worker_.session_count.fetch_sub(1, std::memory_order_relaxed);
-        }
+        worker_.pool.give(std::move(buffers_));
+        ++worker_.sessions_closed;
+        unlink(worker_);
         worker_.metrics.connections_open.fetch_sub(1, std::memory_order_relaxed);
     }
 
     /// Runs on the worker's thread.
     void start() {
-        next_ = worker_.sessions;
-        if (next_) next_->prev_ = this;
-        worker_.sessions = this;
-        linked_ = true;
-        worker_.session_count.fetch_add(1, std::memory_order_relaxed);
+        link(worker_);
         if (worker_.draining) {
             close_now();
             return;
@@ -127,69 +251,131 @@ public:
         awaiting_proxy_header_ = worker_.proxy_protocol != proxy_protocol_mode::off;
         // Nothing received yet is an idle connection, PROXY protocol or not
         // (balancers and clients pre-open connections). Once part of a PROXY
-        // header has arrived, header_timeout bounds the rest (on_read).
-        deadline_ = clock_type::now() + worker_.limits.idle_timeout;
+        // header has arrived, header_timeout bounds the rest (on_read). TLS
+        // differs: the ClientHello is due at once, and the whole preamble
+        // (PROXY header and handshake) must be over by header_timeout.
+        deadline_ = clock_type::now() + (tls ? worker_.limits.header_timeout : worker_.limits.idle_timeout);
         request_started_ = clock_type::now();
+        // Reads after a readiness wait (on_readable) must not block.
+        beast::error_code ignored;
+        socket().non_blocking(true, ignored);
         do_read();
     }
 
-    clock_type::time_point deadline() const noexcept { return deadline_; }
-    session* next() const noexcept { return next_; }
-
-    void expire() {
+    void expire() override {
         worker_.metrics.connection_timeouts.fetch_add(1, std::memory_order_relaxed);
+        timed_out_ = true;
         close_now();
     }
 
-    /// Drain: an idle connection closes now; a busy one closes after its
-    /// current response, which says Connection: close.
-    void drain() {
+    void drain() override {
         draining_ = true;
         if (idle_) close_now();
     }
 
 private:
+    /// A completion handler that takes its operation's memory from this
+    /// session (handler_memory).
+    template <class Handler>
+    auto bind(Handler&& h) {
+        return asio::bind_allocator(handler_allocator<char>(handler_memory_), std::forward<Handler>(h));
+    }
+
+    /// The TCP socket under the stream.
+    tcp::socket& socket() noexcept {
+        if constexpr (tls)
+            return stream_.next_layer();
+        else
+            return stream_;
+    }
+
     void close_now() {
         beast::error_code ignored;
-        socket_.close(ignored);
+        socket().close(ignored);
     }
 
     void do_read() {
         if (end_ == capacity_) {  // no room and no complete request: too large
+            if constexpr (tls)
+                if (in_preamble_) return close_now();  // a PROXY header + ClientHello never fill it
             answer_rejected(status_code::header_fields_too_large_431);
             return;
         }
-        idle_ = begin_ == end_;
+        idle_ = begin_ == end_ && !in_preamble_;
         // A drain that came while this session was busy (its write completion
         // was still queued behind the drain) closes it when it goes idle.
         if (idle_ && (draining_ || worker_.draining)) {
             close_now();
             return;
         }
-        socket_.async_read_some(asio::buffer(buffer_.get() + end_, capacity_ - end_),
-                                [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-                                    self->on_read(ec, n);
-                                });
+        if constexpr (!tls) {
+            if (idle_) {
+                // Nothing buffered: give the buffers back and wait until the
+                // socket is readable, holding none (an idle keep-alive
+                // connection costs its session and socket only). Asio re-arms
+                // the descriptor for the wait, so bytes that are already there
+                // wake it at once. (A TLS stream may hold decrypted bytes the
+                // socket no longer signals, so TLS sessions keep reading.)
+                begin_ = end_ = 0;
+                worker_.pool.give(std::move(buffers_));
+                socket().async_wait(tcp::socket::wait_read,
+                                    bind([self = this->shared_from_this()](beast::error_code ec) { self->on_readable(ec); }));
+                return;
+            }
+        }
+        if (!buffers_) buffers_ = worker_.pool.take();
+        auto on_read = bind([self = this->shared_from_this()](beast::error_code ec, std::size_t n) { self->on_read(ec, n); });
+        const auto space = asio::buffer(buffers_->in.get() + end_, capacity_ - end_);
+        if (in_preamble_)
+            socket().async_read_some(space, std::move(on_read));
+        else
+            stream_.async_read_some(space, std::move(on_read));
+    }
+
+    /// Plain only: bytes (or EOF) arrived on an idle connection: take
+    /// buffers, read what is there.
+    void on_readable(beast::error_code ec) {
+        if (ec) return;  // closed by the sweep or a drain: the session ends
+        buffers_ = worker_.pool.take();
+        const std::size_t n = socket().read_some(asio::buffer(buffers_->in.get(), capacity_), ec);
+        if (ec == asio::error::would_block || ec == asio::error::try_again) {
+            do_read();  // woken for nothing: wait again, buffer-less
+            return;
+        }
+        on_read(ec, n);
     }
 
     void on_read(beast::error_code ec, std::size_t n) {
         idle_ = false;
-        if (ec) return;  // EOF, reset, or closed by the sweep: the session ends
+        if (ec) {  // EOF, reset, or closed by the sweep: the session ends
+            if constexpr (tls)
+                // A silent client is a handshake that timed out; one that
+                // connects and leaves (a TCP health check) tried nothing.
+                if (in_preamble_ && timed_out_) count_handshake(tls_handshake_result::timeout, tls_version_label::none);
+            return;
+        }
         if (begin_ == end_) request_started_ = clock_type::now();
         end_ += n;
         batch_started_ = clock_type::now();
         if (awaiting_proxy_header_ && !read_proxy_header()) return;
+        if constexpr (tls) {
+            if (in_preamble_) {
+                start_handshake();
+                return;
+            }
+        }
         process();
     }
 
     /// The PROXY header, if this listener takes one. Returns false when the
-    /// session must not go on to HTTP (need more bytes, or closed).
+    /// session must not go on (need more bytes, or closed).
     bool read_proxy_header() {
-        const proxy_protocol_result r = parse_proxy_protocol(buffer_.get() + begin_, end_ - begin_);
+        const proxy_protocol_result r = parse_proxy_protocol(buffers_->in.get() + begin_, end_ - begin_);
         const bool required = worker_.proxy_protocol == proxy_protocol_mode::required;
         switch (r.what) {
             case proxy_protocol_result::kind::need_more:
-                deadline_ = request_started_ + worker_.limits.header_timeout;
+                // (TLS keeps its deadline: the whole preamble is due by then.)
+                if (!in_preamble_) deadline_ = request_started_ + worker_.limits.header_timeout;
                 do_read();
                 return false;
             case proxy_protocol_result::kind::absent:
@@ -226,7 +412,8 @@ private:
         awaiting_proxy_header_ = false;
         if (begin_ == end_) {
             compact();
-            deadline_ = clock_type::now() + worker_.limits.idle_timeout;
+            // The ClientHello is still due within the first header_timeout.
+            if (!in_preamble_) deadline_ = clock_type::now() + worker_.limits.idle_timeout;
             do_read();
             return false;
         }
@@ -241,18 +428,69 @@ private:
         worker_.metrics.proxy_protocol_rejected.fetch_add(1, std::memory_order_relaxed);
         spdlog::debug("refusing a connection: {}", why);
         awaiting_proxy_header_ = false;
-        if (worker_.proxy_protocol == proxy_protocol_mode::optional)
+        // (Never on the TLS port: a plain-text 400 there is garbage.)
+        if (worker_.proxy_protocol == proxy_protocol_mode::optional && !in_preamble_)
             answer_rejected(status_code::bad_request_400);
         else
             close_now();
         return false;
     }
 
+    /// TLS only: the bytes after the PROXY header (if any) start the
+    /// handshake. Anything but a handshake record (0x16, RFC 8446 section
+    /// 5.1), such as plain HTTP, gets a fatal unexpected_message alert.
+    void start_handshake() {
+        if constexpr (tls) {
+            if (static_cast<unsigned char>(buffers_->in[begin_]) != 0x16) {
+                count_handshake(tls_handshake_result::protocol_error, tls_version_label::none);
+                spdlog::debug("closing a connection: not TLS on the TLS port");
+                // alert record: TLS 1.2 record version, level fatal (2), unexpected_message (10)
+                static constexpr unsigned char alert[] = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x0a};
+                deadline_ = clock_type::now() + worker_.limits.write_timeout;
+                asio::async_write(socket(), asio::buffer(alert),
+                                  bind([self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                                      if (!ec) self->linger();
+                                  }));
+                return;
+            }
+            stream_.async_handshake(asio::ssl::stream_base::server,
+                                    asio::buffer(buffers_->in.get() + begin_, end_ - begin_),
+                                    [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                                        self->on_handshake(ec);
+                                    });
+        }
+    }
+
+    void on_handshake(beast::error_code ec) {
+        if constexpr (tls) {
+            // The engine took every buffered byte; what follows comes
+            // through the stream.
+            begin_ = end_ = 0;
+            if (ec) {
+                const auto result = timed_out_ ? tls_handshake_result::timeout : classify_tls_failure(ec);
+                count_handshake(result, tls_version_label::none);
+                spdlog::debug("TLS handshake failed ({}): {}", to_label(result), ec.message());
+                return;  // the alert, if any, was written by the handshake
+            }
+            SSL* ssl = stream_.native_handle();
+            count_handshake(SSL_session_reused(ssl) ? tls_handshake_result::resumed : tls_handshake_result::ok,
+                            tls_version_of(ssl));
+            in_preamble_ = false;
+            deadline_ = clock_type::now() + worker_.limits.idle_timeout;
+            do_read();
+        }
+    }
+
+    void count_handshake(tls_handshake_result r, tls_version_label v) noexcept {
+        worker_.counters.count_tls_handshake(r, v);
+        in_preamble_ = false;  // counted once
+    }
+
     void process() {
         const serving_snapshot* snapshot = worker_.reader.get();
         std::size_t answered = 0;
         while (begin_ < end_ && answered < max_pipelined_batch) {
-            const read_outcome got = reader_.read(buffer_.get() + begin_, end_ - begin_);
+            const read_outcome got = reader_.read(buffers_->in.get() + begin_, end_ - begin_);
             if (got.what == read_outcome::kind::need_more) {
                 begin_ += got.consumed;  // empty lines before a request line
                 break;
@@ -269,7 +507,7 @@ private:
             if (draining_ || worker_.draining ||
                 (limits.max_requests_per_connection && requests_ >= limits.max_requests_per_connection))
                 plan.close = true;
-            write_response(plan, request, worker_.date.get(), out_);
+            write_response(plan, request, worker_.date.get(), buffers_->out);
             count(plan, snapshot);
             if (worker_.access) worker_.log_access(plan, request, snapshot, batch_started_);
             ++answered;
@@ -280,7 +518,7 @@ private:
             if (begin_ < end_) request_started_ = batch_started_;
         }
         pending_requests_ = answered;
-        if (!out_.empty()) {
+        if (!buffers_->out.empty()) {
             do_write();
             return;
         }
@@ -307,7 +545,7 @@ private:
     void answer_rejected(status_code status) {
         response_plan plan = reject(status);
         plan.client = peer_;
-        write_response(plan, request_view{}, worker_.date.get(), out_);
+        write_response(plan, request_view{}, worker_.date.get(), buffers_->out);
         worker_.counters.count_rejected(status);
         if (worker_.access) worker_.log_access(plan, request_view{}, nullptr, batch_started_);
         ++pending_requests_;
@@ -318,19 +556,29 @@ private:
 
     void do_write() {
         deadline_ = clock_type::now() + worker_.limits.write_timeout;
-        asio::async_write(socket_, asio::buffer(out_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
-            self->on_write(ec);
-        });
-    }
-
-    void on_write(beast::error_code ec) {
+        asio::async_write(stream_, asio::buffer(buffers_->out),
+                          bind([self = this->shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); }));
+        // The duration ends here, not in on_write: Asio's initiation has just
+        // made the send() (speculatively; a socket buffer with room takes the
+        // whole response), so the client can have its bytes now. The
+        // completion handler runs later: after whatever else is queued on this
+        // thread, or after the thread gets a CPU back from the client its
+        // send() woke (on a shared core, a short-lived curl runs to its exit
+        // first). Timed there, the histogram counted that wait, which the
+        // client never sees (issue 15: 1-2.5 ms against curl's 0.2 ms).
         if (pending_requests_)
             worker_.counters.observe_duration(clock_type::now() - batch_started_, pending_requests_);
         pending_requests_ = 0;
-        out_.clear();
+    }
+
+    void on_write(beast::error_code ec) {
+        buffers_->out.clear();
         if (ec) return;
         if (close_after_write_) {
-            linger();
+            if constexpr (tls)
+                close_tls();
+            else
+                linger();
             return;
         }
         // Requests still in the buffer (pipelined) are answered before reading.
@@ -338,59 +586,68 @@ private:
         process();
     }
 
+    /// TLS only: close_notify, then wait (within the linger deadline) for
+    /// the client's, which also tells us it has read the response.
+    void close_tls() {
+        if constexpr (tls) {
+            deadline_ = clock_type::now() + linger_timeout;
+            stream_.async_shutdown([self = this->shared_from_this()](beast::error_code ec) {
+                if (!ec) self->linger();
+            });
+        }
+    }
+
     /// Half-close, then read and discard until the client closes or the
     /// linger deadline passes (RFC 9112 section 9.6: avoid a reset that
     /// could destroy the response before the client reads it).
     void linger() {
         beast::error_code ignored;
-        socket_.shutdown(tcp::socket::shutdown_send, ignored);
+        socket().shutdown(tcp::socket::shutdown_send, ignored);
         deadline_ = clock_type::now() + linger_timeout;
-        socket_.async_read_some(asio::buffer(buffer_.get(), capacity_),
-                                [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                                    if (!ec) self->linger_read();
-                                });
+        begin_ = end_ = 0;
+        worker_.pool.give(std::move(buffers_));  // what arrives now is discarded
+        linger_read();
     }
 
     void linger_read() {
-        socket_.async_read_some(asio::buffer(buffer_.get(), capacity_),
-                                [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                                    if (!ec) self->linger_read();
-                                });
+        socket().async_read_some(asio::buffer(worker_.discard, sizeof worker_.discard),
+                                 bind([self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                                     if (!ec) self->linger_read();
+                                 }));
     }
 
     void compact() {
         if (begin_ == end_) {
             begin_ = end_ = 0;
         } else if (begin_ > 0) {
-            std::memmove(buffer_.get(), buffer_.get() + begin_, end_ - begin_);
+            std::memmove(buffers_->in.get(), buffers_->in.get() + begin_, end_ - begin_);
             end_ -= begin_;
             begin_ = 0;
         }
     }
 
-    tcp::socket socket_;
+    Stream stream_;
     worker& worker_;
     ip_address peer_;  // the TCP peer, or the client a PROXY header named
     client_ip_source peer_source_ = client_ip_source::peer;
     bool awaiting_proxy_header_ = false;
-    std::unique_ptr<char[]> buffer_;
+    bool in_preamble_ = tls;  // TLS: before the handshake has completed
+    // Held only while something is buffered or being written (do_read,
+    // on_readable): an idle plain connection holds none.
+    std::unique_ptr<buffer_pool::buffers> buffers_;
     std::size_t capacity_;
     std::size_t begin_ = 0;  // first unparsed byte
     std::size_t end_ = 0;    // end of received bytes
     request_reader reader_;
-    std::string out_;
+    handler_memory handler_memory_;
     std::size_t requests_ = 0;
     std::size_t pending_requests_ = 0;
     bool close_after_write_ = false;
     bool draining_ = false;
     bool idle_ = false;
-    bool linked_ = false;
-    clock_type::time_point deadline_{};
+    bool timed_out_ = false;
     clock_type::time_point request_started_{};
     clock_type::time_point batch_started_{};
-    session* prev_ = nullptr;
-    session* next_ = nullptr;
-    friend struct worker;
 };
 
 void worker::sweep() {
@@ -400,11 +657,40 @@ void worker::sweep() {
         const auto now = clock_type::now();
         // Closing only cancels pending operations; sessions are destroyed
         // later, from their handlers, so the list stays valid here.
-        for (session* s = sessions; s != nullptr; s = s->next())
+        for (session_link* s = sessions; s != nullptr; s = s->next())
             if (s->deadline() < now) s->expire();
+        // Take a newly published snapshot now rather than at the next
+        // request, so an idle thread does not keep the old table alive.
+        reader.get();
+        if (++sweeps_since_trim == sweeps_per_trim) {
+            sweeps_since_trim = 0;
+            trim_memory();
+        }
         sweep();
     });
 }
+void worker::trim_memory() {
+    released_since_heap_trim += pool.trim(pool_keep) + sessions_closed * bytes_per_closed_session;
+    sessions_closed = 0;
+#if defined(__GLIBC__)
+    // After a storm, once the connections are gone: glibc keeps what they
+    // freed (fragmented between live blocks, so the heap top cannot shrink);
+    // malloc_trim returns the free pages to the system. It takes the heap
+    // locks for a few milliseconds, so it is rare: only after megabytes were
+    // freed, at most once per min_time_between_trims per process.
+    static std::atomic<clock_type::rep> last_trim{0};
+    if (released_since_heap_trim < trim_after_bytes) return;
+    const auto now = clock_type::now().time_since_epoch().count();
+    auto last = last_trim.load(std::memory_order_relaxed);
+    if (now - last < std::chrono::duration_cast<clock_type::duration>(min_time_between_trims).count()) return;
+    if (!last_trim.compare_exchange_strong(last, now, std::memory_order_relaxed)) return;
+    released_since_heap_trim = 0;
+    ::malloc_trim(0);
+#else
+    released_since_heap_trim = 0;
+#endif
+}
+
 
 void worker::log_access(const response_plan& plan, const request_view& request, const serving_snapshot* snapshot,
                         clock_type::time_point started) noexcept {
@@ -428,7 +714,7 @@ void worker::log_access(const response_plan& plan, const request_view& request, 
 
 void worker::start_draining() {
     draining = true;
-    for (session* s = sessions; s != nullptr; s = s->next()) s->drain();
+    for (session_link* s = sessions; s != nullptr; s = s->next()) s->drain();
 }
 
 ip_address to_ip_address(const tcp::endpoint& endpoint) {
@@ -442,37 +728,53 @@ ip_address to_ip_address(const tcp::endpoint& endpoint) {
 
 }  // namespace
 
+/// One listening socket: plain HTTP, or HTTPS with the contexts of `tls`.
+struct listener {
+    listener(asio::io_context& context, const endpoint_config& at, const tls_context_store* contexts)
+        : acceptor(context), backoff(context), tls(contexts) {
+        open_listener(acceptor, at, contexts ? "TLS redirect port" : "redirect port");
+    }
+    tcp::acceptor acceptor;
+    asio::steady_timer backoff;
+    const tls_context_store* tls;  // null: plain HTTP
+};
+
 struct http_server::impl {
-    impl(const endpoint_config& listen, unsigned thread_count, const connection_limits& limits_in,
-         const serving_store& store, request_metrics& metrics_in, access_log* log, proxy_protocol_mode proxy)
-        : limits(limits_in), metrics(metrics_in), accept_context(1), acceptor(accept_context), backoff(accept_context) {
+    impl(const std::optional<endpoint_config>& listen, const std::optional<https_listener>& https, unsigned thread_count,
+         const connection_limits& limits_in, const serving_store& store, request_metrics& metrics_in, access_log* log,
+         proxy_protocol_mode proxy)
+        : limits(limits_in), metrics(metrics_in), accept_context(1) {
         for (unsigned i = 0; i < thread_count; ++i)
             workers.push_back(std::make_unique<worker>(i, store, metrics.thread(i), metrics, limits, log, proxy));
-        open_listener(acceptor, listen, "redirect port");
+        if (listen) plain = &listeners.emplace_back(accept_context, *listen, nullptr);
+        if (https) {
+            secure = &listeners.emplace_back(accept_context, https->endpoint, &https->contexts);
+            metrics.tls_enabled.store(true, std::memory_order_relaxed);
+        }
     }
 
-    void do_accept() {
+    void do_accept(listener& l) {
         if (!accepting) return;
         // The least-loaded worker gets the next connection.
         worker* target = workers.front().get();
         for (auto& w : workers)
             if (w->session_count.load(std::memory_order_relaxed) < target->session_count.load(std::memory_order_relaxed))
                 target = w.get();
-        acceptor.async_accept(target->context, [this, target](beast::error_code ec, tcp::socket socket) {
-            on_accept(ec, std::move(socket), *target);
+        l.acceptor.async_accept(target->context, [this, &l, target](beast::error_code ec, tcp::socket socket) {
+            on_accept(l, ec, std::move(socket), *target);
         });
     }
 
-    void on_accept(beast::error_code ec, tcp::socket socket, worker& target) {
+    void on_accept(listener& l, beast::error_code ec, tcp::socket socket, worker& target) {
         if (ec == asio::error::operation_aborted || !accepting) return;
         if (ec) {
             metrics.accept_errors.fetch_add(1, std::memory_order_relaxed);
             // EMFILE/ENFILE and friends: retrying at once would spin. Back
             // off, then re-arm; never stop accepting for good.
             spdlog::warn("accept failed: {}; retrying in 100 ms", ec.message());
-            backoff.expires_after(std::chrono::milliseconds(100));
-            backoff.async_wait([this](beast::error_code wait_ec) {
-                if (!wait_ec) do_accept();
+            l.backoff.expires_after(std::chrono::milliseconds(100));
+            l.backoff.async_wait([this, &l](beast::error_code wait_ec) {
+                if (!wait_ec) do_accept(l);
             });
             return;
         }
@@ -480,34 +782,61 @@ struct http_server::impl {
         if (static_cast<std::size_t>(open) > limits.max_connections) {
             metrics.connections_open.fetch_sub(1, std::memory_order_relaxed);
             metrics.connections_rejected.fetch_add(1, std::memory_order_relaxed);
-            // Tell the client why, best effort: a fresh socket's send buffer
-            // takes these bytes without blocking. Then close.
-            static constexpr std::string_view busy =
-                "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
             beast::error_code ignored;
-            socket.non_blocking(true, ignored);
-            socket.write_some(asio::buffer(busy.data(), busy.size()), ignored);
+            if (l.tls == nullptr) {
+                // Tell the client why, best effort: a fresh socket's send
+                // buffer takes these bytes without blocking. (A TLS client
+                // could not read them before a handshake: it just sees
+                // the close.)
+                static constexpr std::string_view busy =
+                    "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+                socket.non_blocking(true, ignored);
+                socket.write_some(asio::buffer(busy.data(), busy.size()), ignored);
+            }
             socket.shutdown(tcp::socket::shutdown_send, ignored);
             socket.close(ignored);
-            do_accept();
+            do_accept(l);
             return;
         }
         beast::error_code endpoint_ec;
         const auto remote = socket.remote_endpoint(endpoint_ec);
         if (endpoint_ec) {  // the client already left
             metrics.connections_open.fetch_sub(1, std::memory_order_relaxed);
-            do_accept();
+            do_accept(l);
             return;
         }
         socket.set_option(tcp::no_delay(true), endpoint_ec);
-        // The only reference travels with the handler: a session must die on
-        // its worker's thread, since its destructor unlinks it from that
-        // worker's list (ThreadSanitizer caught a copy kept here outliving
-        // a short session).
-        asio::post(target.context, [s = std::make_shared<session>(std::move(socket), target, to_ip_address(remote))] {
-            s->start();
-        });
-        do_accept();
+        // The session is made on its worker's thread, and dies there: its
+        // destructor unlinks it from that worker's list (ThreadSanitizer
+        // caught a copy kept here outliving a short session). Made there, in
+        // the worker's slab_arena, it also lives apart from the socket state
+        // Asio allocates here and keeps for reuse; interleaved with it, the
+        // memory of closed sessions could never be handed back to the system
+        // after a storm (bench/idle_memory.sh).
+        if (l.tls == nullptr) {
+            asio::post(target.context, [&target, socket = std::move(socket), peer = to_ip_address(remote)]() mutable {
+                std::allocate_shared<session<plain_stream>>(slab_allocator<session<plain_stream>>(target.session_memory),
+                                                            std::move(socket), target, peer)
+                    ->start();
+            });
+        } else {
+            // The newest context: a rotation affects handshakes from now on.
+            const std::shared_ptr<const tls_context> context = l.tls->load();
+            if (context == nullptr) {  // not published yet (start-up): nothing to offer
+                metrics.connections_open.fetch_sub(1, std::memory_order_relaxed);
+                beast::error_code ignored;
+                socket.close(ignored);
+            } else {
+                asio::post(target.context, [&target, socket = std::move(socket), peer = to_ip_address(remote),
+                                            context]() mutable {
+                    std::allocate_shared<session<tls_stream>>(
+                        slab_allocator<session<tls_stream>>(target.tls_session_memory), std::move(socket), target, peer,
+                        context->native())
+                        ->start();
+                });
+            }
+        }
+        do_accept(l);
     }
 
     const connection_limits limits;
@@ -516,8 +845,9 @@ struct http_server::impl {
     // worker's context, so the workers must outlive the accept context.
     std::vector<std::unique_ptr<worker>> workers;
     asio::io_context accept_context;
-    tcp::acceptor acceptor;
-    asio::steady_timer backoff;
+    std::list<listener> listeners;  // stable addresses
+    listener* plain = nullptr;
+    listener* secure = nullptr;
     std::vector<std::thread> threads;
     std::atomic<bool> accepting{true};
 };
@@ -525,14 +855,26 @@ struct http_server::impl {
 http_server::http_server(const endpoint_config& listen, unsigned threads, const connection_limits& limits,
                          const serving_store& store, request_metrics& metrics, access_log* log,
                          proxy_protocol_mode proxy_protocol)
-    : impl_(std::make_unique<impl>(listen, threads, limits, store, metrics, log, proxy_protocol)) {}
+    : http_server(listen, std::nullopt, threads, limits, store, metrics, log, proxy_protocol) {}
+
+http_server::http_server(const std::optional<endpoint_config>& listen, const std::optional<https_listener>& https,
+                         unsigned threads, const connection_limits& limits, const serving_store& store,
+                         request_metrics& metrics, access_log* log, proxy_protocol_mode proxy_protocol)
+    : impl_(std::make_unique<impl>(listen, https, threads, limits, store, metrics, log, proxy_protocol)) {}
 
 http_server::~http_server() { stop(); }
 
-unsigned short http_server::port() const noexcept {
+namespace {
+unsigned short port_of(const listener* l) noexcept {
+    if (l == nullptr) return 0;
     beast::error_code ec;
-    return impl_->acceptor.local_endpoint(ec).port();
+    return l->acceptor.local_endpoint(ec).port();
 }
+}  // namespace
+
+unsigned short http_server::port() const noexcept { return port_of(impl_->plain); }
+
+unsigned short http_server::tls_port() const noexcept { return port_of(impl_->secure); }
 
 void http_server::start() {
     for (auto& w : impl_->workers) {
@@ -542,7 +884,7 @@ void http_server::start() {
             w->context.run();
         });
     }
-    impl_->do_accept();
+    for (auto& l : impl_->listeners) impl_->do_accept(l);
     impl_->threads.emplace_back([this] {
         auto guard = asio::make_work_guard(impl_->accept_context);
         impl_->accept_context.run();
@@ -552,11 +894,19 @@ void http_server::start() {
 void http_server::stop_accepting() {
     asio::post(impl_->accept_context, [this] {
         impl_->accepting = false;
-        beast::error_code ignored;
-        impl_->acceptor.close(ignored);
-        impl_->backoff.cancel();
+        for (auto& l : impl_->listeners) {
+            beast::error_code ignored;
+            l.acceptor.close(ignored);
+            l.backoff.cancel();
+        }
     });
     for (auto& w : impl_->workers) asio::post(w->context, [&w] { w->start_draining(); });
+}
+
+std::size_t http_server::session_memory_bytes() const noexcept {
+    std::size_t chunks = 0;
+    for (const auto& w : impl_->workers) chunks += w->session_memory.chunks() + w->tls_session_memory.chunks();
+    return chunks * slab_arena::chunk_bytes;
 }
 
 std::size_t http_server::open_connections() const noexcept {

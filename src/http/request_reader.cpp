@@ -155,14 +155,8 @@ std::string_view beast_copy(const char* data, std::size_t size, std::size_t mino
 
 }  // namespace
 
-struct request_reader::parser {
-    std::optional<beast_request_parser> beast;
-};
-
 request_reader::request_reader(std::size_t max_header_bytes, std::size_t max_header_fields)
-    : max_header_bytes_(max_header_bytes), max_header_fields_(max_header_fields), parser_(std::make_unique<parser>()) {}
-request_reader::~request_reader() = default;
-request_reader::request_reader(request_reader&&) noexcept = default;
+    : max_header_bytes_(max_header_bytes), max_header_fields_(max_header_fields) {}
 
 std::size_t request_reader::find_header_end(const char* data, std::size_t size) noexcept {
     std::size_t i = scanned_ >= 2 ? scanned_ - 2 : 0;
@@ -243,7 +237,10 @@ read_outcome request_reader::read(const char* data, std::size_t size) {
     const std::string_view input = bare_lf || other_minor
                                        ? beast_copy(data, header_end, other_minor ? minor_at : header_end)
                                        : std::string_view(data, header_end);
-    auto& p = parser_->beast.emplace();
+    // A fresh parser per request; a parse is over when read() returns, so
+    // the calling thread's one serves all its connections.
+    static thread_local std::optional<beast_request_parser> parser;
+    auto& p = parser.emplace();
     p.header_limit(static_cast<std::uint32_t>(max_header_bytes_ + (input.size() - header_end)));
     p.max_fields = max_header_fields_;
     p.input_begin = input.data();

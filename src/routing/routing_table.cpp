@@ -581,6 +581,103 @@ void reduce_family(std::vector<Origin>& rows, const std::vector<cidr_entry<Key>>
 
 }  // namespace
 
+namespace {
+
+/// One family of provider_row_filter: reduce_family's loop, a row at a time.
+template <class Origin, class Key>
+class streaming_reducer {
+public:
+    streaming_reducer(const std::vector<cidr_entry<Key>>& cidrs, const asn_owners& owners)
+        : cidrs_(cidrs), owners_(owners) {}
+
+    /// False once a row came before the one it followed.
+    bool add(const Origin& row) {
+        if (!group_.empty()) {
+            const Origin& g = group_.front();
+            if (row.network == g.network && row.length == g.length) {  // another origin (MOAS)
+                group_.push_back(row);
+                return true;
+            }
+            if (row.network < g.network || (row.network == g.network && row.length < g.length)) return false;
+            flush();
+        }
+        group_.push_back(row);
+        return true;
+    }
+
+    std::vector<Origin> finish() {
+        if (!group_.empty()) flush();
+        kept_.shrink_to_fit();
+        return std::move(kept_);
+    }
+
+private:
+    static Key last_address(Key network, unsigned length) {
+        const Key host = length == sizeof(Key) * 8 ? Key{0} : static_cast<Key>(~Key{0} >> length);
+        return static_cast<Key>(network | host);
+    }
+
+    void flush() {
+        const Key network = group_.front().network;
+        const std::uint8_t length = group_.front().length;
+        while (cidr_ < cidrs_.size() && (cidrs_[cidr_].network < network ||
+                                         (cidrs_[cidr_].network == network && cidrs_[cidr_].length <= length))) {
+            while (!open_.empty() && open_.back() < cidrs_[cidr_].network) open_.pop_back();
+            open_.push_back(last_address(cidrs_[cidr_].network, cidrs_[cidr_].length));
+            ++cidr_;
+        }
+        while (!open_.empty() && open_.back() < network) open_.pop_back();
+        bool provider = false;
+        for (const Origin& r : group_) owners_.for_each(r.asn, [&](std::uint32_t) { provider = true; });
+        if (provider || !open_.empty()) kept_.insert(kept_.end(), group_.begin(), group_.end());
+        if (provider) open_.push_back(last_address(network, length));
+        group_.clear();
+    }
+
+    const std::vector<cidr_entry<Key>>& cidrs_;
+    const asn_owners& owners_;
+    std::size_t cidr_ = 0;
+    std::vector<Origin> group_;  // the rows of the current prefix
+    std::vector<Key> open_;      // open provider prefixes' last addresses, nested on top
+    std::vector<Origin> kept_;
+};
+
+}  // namespace
+
+struct provider_row_filter::state {
+    state(const std::vector<provider_config>& providers, const std::vector<labelled_source>& clouds)
+        : in(prepare(providers, std::string(), ignored, clouds)), owners(providers), v4(in.cidrs_v4, owners),
+          v6(in.cidrs_v6, owners) {}
+    std::vector<std::string> ignored;  // warnings: build_routing_table gives them
+    resolution_inputs in;
+    asn_owners owners;
+    streaming_reducer<origin_v4, std::uint32_t> v4;
+    streaming_reducer<origin_v6, uint128> v6;
+    bool sorted = true;
+};
+
+provider_row_filter::provider_row_filter(const std::vector<provider_config>& providers,
+                                         const std::vector<labelled_source>& clouds)
+    : state_(std::make_unique<state>(providers, clouds)) {}
+provider_row_filter::~provider_row_filter() = default;
+
+void provider_row_filter::add(const origin_v4& row) {
+    if (state_->sorted && !state_->v4.add(row)) state_->sorted = false;
+}
+
+void provider_row_filter::add(const origin_v6& row) {
+    if (state_->sorted && !state_->v6.add(row)) state_->sorted = false;
+}
+
+bool provider_row_filter::sorted() const noexcept { return state_->sorted; }
+
+origin_table provider_row_filter::finish() {
+    origin_table out;
+    out.v4 = state_->v4.finish();
+    out.v6 = state_->v6.finish();
+    return out;
+}
+
 origin_table reduce_to_providers(const std::vector<provider_config>& providers, origin_table origins) {
     std::vector<std::string> ignored;
     const resolution_inputs in = prepare(providers, std::string(), ignored);

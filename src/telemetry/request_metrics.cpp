@@ -14,6 +14,28 @@ void thread_request_counters::observe_duration(std::chrono::nanoseconds d, std::
     bump(duration_sum_ns_, static_cast<std::uint64_t>(d.count()) * requests);
 }
 
+const char* to_label(tls_handshake_result r) noexcept {
+    switch (r) {
+        case tls_handshake_result::ok: return "ok";
+        case tls_handshake_result::resumed: return "resumed";
+        case tls_handshake_result::protocol_error: return "protocol_error";
+        case tls_handshake_result::no_shared_cipher: return "no_shared_cipher";
+        case tls_handshake_result::alpn: return "alpn";
+        case tls_handshake_result::timeout: return "timeout";
+        case tls_handshake_result::other: return "other";
+    }
+    return "other";
+}
+
+const char* to_label(tls_version_label v) noexcept {
+    switch (v) {
+        case tls_version_label::none: return "none";
+        case tls_version_label::tls1_2: return "TLSv1.2";
+        case tls_version_label::tls1_3: return "TLSv1.3";
+    }
+    return "none";
+}
+
 request_metrics::request_metrics(unsigned threads) {
     for (unsigned i = 0; i < threads; ++i) threads_.push_back(std::make_unique<thread_request_counters>());
 }
@@ -132,7 +154,7 @@ std::vector<prometheus::MetricFamily> request_metrics::Collect() const {
     }
 
     auto duration = family("registry_redirector_request_duration_seconds",
-                           "Time from reading a request to writing its response.",
+                           "Server time per request: from the read that completed it to the send() of its response.",
                            prometheus::MetricType::Histogram);
     prometheus::ClientMetric h;
     std::uint64_t cumulative = 0;
@@ -190,6 +212,27 @@ std::vector<prometheus::MetricFamily> request_metrics::Collect() const {
             f.metric.back().counter.value = value(*counter);
         }
         out.push_back(std::move(f));
+    }
+    if (tls_enabled.load(std::memory_order_relaxed)) {
+        auto handshakes = family("registry_redirector_tls_handshakes_total",
+                                 "TLS handshakes on the HTTPS listener, by result and negotiated version.",
+                                 prometheus::MetricType::Counter);
+        for (std::size_t r = 0; r < tls_handshake_result_count; ++r) {
+            for (std::size_t v = 0; v < tls_version_label_count; ++v) {
+                const auto result = static_cast<tls_handshake_result>(r);
+                const auto version = static_cast<tls_version_label>(v);
+                // Success always has a version; the none column is for failures.
+                const bool succeeded = result == tls_handshake_result::ok || result == tls_handshake_result::resumed;
+                if (succeeded == (version == tls_version_label::none)) continue;
+                auto m = with_labels({{"result", to_label(result)}, {"version", to_label(version)}});
+                m.counter.value = sum([&](const thread_request_counters& t) -> const auto& { return t.tls_handshakes_[r][v]; });
+                handshakes.metric.push_back(std::move(m));
+            }
+        }
+        out.push_back(std::move(handshakes));
+        single("registry_redirector_tls_certificate_expiry_timestamp_seconds",
+               "notAfter of the certificate serving new handshakes, in Unix seconds.", prometheus::MetricType::Gauge,
+               value(tls_certificate_expiry));
     }
     return out;
 }

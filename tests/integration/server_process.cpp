@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <cerrno>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -172,25 +173,40 @@ http_client::http_client(unsigned short port, const std::string& source) {
     }
 }
 
-http_client::~http_client() {
+http_client::~http_client() { close_fd(); }
+
+void http_client::close_fd() noexcept {
     if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
 }
 
 void http_client::send(const std::string& bytes) {
+    if (fd_ >= 0) send_bytes(bytes.data(), bytes.size());
+}
+
+bool http_client::send_bytes(const char* data, std::size_t size) {
     std::size_t sent = 0;
-    while (fd_ >= 0 && sent < bytes.size()) {
-        const auto n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-        if (n <= 0) return;
+    while (sent < size) {
+        const auto n = ::send(fd_, data + sent, size - sent, MSG_NOSIGNAL);
+        if (n <= 0) return false;
         sent += static_cast<std::size_t>(n);
     }
+    return true;
+}
+
+long http_client::receive_bytes(char* data, std::size_t size, std::chrono::milliseconds timeout) {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) {
+        errno = EAGAIN;
+        return -1;
+    }
+    return static_cast<long>(::recv(fd_, data, size, 0));
 }
 
 bool http_client::fill(std::chrono::milliseconds timeout) {
     if (fd_ < 0) return false;
-    pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return false;
     char chunk[16384];
-    const auto n = ::recv(fd_, chunk, sizeof chunk, 0);
+    const auto n = receive_bytes(chunk, sizeof chunk, timeout);
     if (n <= 0) return false;
     buffer_.append(chunk, static_cast<std::size_t>(n));
     return true;
@@ -232,15 +248,13 @@ std::optional<http_response> http_client::read_response(bool head, std::chrono::
 
 bool http_client::closed_by_server(std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
+    if (fd_ < 0) return true;
     while (std::chrono::steady_clock::now() < deadline) {
-        pollfd p{fd_, POLLIN, 0};
-        const int ready = ::poll(&p, 1, 50);
-        if (ready > 0) {
-            char chunk[4096];
-            const auto n = ::recv(fd_, chunk, sizeof chunk, 0);
-            if (n <= 0) return true;  // EOF or reset
-            buffer_.append(chunk, static_cast<std::size_t>(n));
-        }
+        char chunk[4096];
+        const auto n = receive_bytes(chunk, sizeof chunk, 50ms);
+        if (n == 0) return true;  // EOF
+        if (n > 0) buffer_.append(chunk, static_cast<std::size_t>(n));
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return true;  // reset
     }
     return false;
 }

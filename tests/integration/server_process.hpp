@@ -61,12 +61,14 @@ struct http_response {
     std::string header(const std::string& name) const;
 };
 
-/// A blocking client over one TCP connection, with receive timeouts.
+/// A blocking client over one TCP connection, with receive timeouts. The
+/// transport (send_bytes/receive_bytes) is plain TCP here; tls_client
+/// (tls_support.hpp) overrides it.
 class http_client {
 public:
     /// Connects to 127.0.0.1:port, from `source` (e.g. "127.0.0.2") if given.
     explicit http_client(unsigned short port, const std::string& source = "");
-    ~http_client();
+    virtual ~http_client();
     http_client(const http_client&) = delete;
     http_client& operator=(const http_client&) = delete;
 
@@ -78,6 +80,14 @@ public:
     /// True when the server closes the connection within `timeout`.
     bool closed_by_server(std::chrono::milliseconds timeout = std::chrono::seconds(5));
     bool connected() const noexcept { return fd_ >= 0; }
+
+protected:
+    /// Writes all of `bytes`; false on error.
+    virtual bool send_bytes(const char* data, std::size_t size);
+    /// Up to `size` bytes within `timeout`; 0 on close, -1 on error or timeout.
+    virtual long receive_bytes(char* data, std::size_t size, std::chrono::milliseconds timeout);
+    int fd() const noexcept { return fd_; }
+    void close_fd() noexcept;
 
 private:
     bool fill(std::chrono::milliseconds timeout);

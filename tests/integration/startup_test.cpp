@@ -2,6 +2,7 @@
 // opened, and the configuration's warnings.
 
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

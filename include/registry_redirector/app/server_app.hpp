@@ -16,6 +16,8 @@ std::string with_commas(std::size_t n);
 /// reload.
 struct serve_overrides {
     std::optional<endpoint_config> listen;
+    bool listen_off = false;  ///< --listen off
+    std::optional<endpoint_config> tls_listen;
     std::optional<endpoint_config> admin_listen;
     std::optional<unsigned> threads;
     std::optional<std::string> log_level;

@@ -41,6 +41,18 @@ enum class proxy_protocol_mode : std::uint8_t {
     required,  ///< every connection must start with one, from a trusted peer
 };
 
+/// TLS on the redirect port (`tls_listen`). Paths are resolved against the
+/// config file's folder; empty strings mean "the built-in default" for the
+/// cipher lists and "none" for the ticket key file.
+struct tls_config {
+    std::string certificate;              ///< PEM: the leaf first, then its chain
+    std::string private_key;              ///< PEM, unencrypted
+    std::string ciphers;                  ///< TLS 1.2 cipher list (OpenSSL syntax)
+    std::string ciphersuites;             ///< TLS 1.3 cipher suites (OpenSSL syntax)
+    std::string session_ticket_key_file;  ///< 80 bytes shared by all replicas
+    bool operator==(const tls_config&) const = default;
+};
+
 /// A cloud's published range file: each prefix becomes the provider's, with
 /// a region label (README "Mirrors and routes").
 struct cloud_range_source {
@@ -91,6 +103,9 @@ struct route_config {
 struct server_config {
     std::string path;  ///< the config file itself
     endpoint_config listen{"0.0.0.0", 8080};
+    bool listen_enabled = true;                ///< false: `listen: off` (needs tls_listen)
+    std::optional<endpoint_config> tls_listen;  ///< HTTPS listener, set together with `tls`
+    tls_config tls;
     endpoint_config admin_listen{"0.0.0.0", 9090};
     unsigned threads = 0;  ///< 0 = one per core
     std::string log_level = "info";

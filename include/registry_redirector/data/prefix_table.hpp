@@ -44,6 +44,18 @@ struct prefix_file_limits {
     std::size_t max_entries = 20'000'000;  ///< over all files loaded into one table
 };
 
+/// Receives the (prefix, origin) pairs of a file as they are parsed, in file
+/// order, so that a consumer can keep only what it needs instead of the
+/// whole table (see routing's provider_row_filter).
+class origin_sink {
+public:
+    virtual ~origin_sink() = default;
+    virtual void add(const origin_v4& row) = 0;
+    virtual void add(const origin_v6& row) = 0;
+    /// Pairs received over all files; the parser checks max_entries on it.
+    std::size_t received = 0;
+};
+
 /// Appends the pairs of one file to `into`. The format is detected from the
 /// first data line: "PREFIX/LEN<ws>ASN" (pyasn, pfx2asn; ';' and '#' start
 /// comments) or "NETWORK<ws>LEN<ws>ORIGIN" (CAIDA; ORIGIN an ASN, a_b_c for
@@ -53,6 +65,8 @@ struct prefix_file_limits {
 /// hold part of the file, so callers load into a scratch table.
 prefix_file_stats load_prefix_file(const std::string& path, origin_table& into,
                                    const prefix_file_limits& limits = {});
+/// The same, handing each pair to `into` as it is parsed (same errors).
+prefix_file_stats load_prefix_file(const std::string& path, origin_sink& into, const prefix_file_limits& limits = {});
 
 /// The same parser over text in memory (no gzip); `name` labels errors.
 prefix_file_stats load_prefix_text(const std::string& name, std::string_view text, origin_table& into,

@@ -5,16 +5,25 @@
 /// header, idle and write deadlines without re-arming a timer per request.
 
 #include <memory>
+#include <optional>
 
 #include "registry_redirector/telemetry/access_log.hpp"
 #include "registry_redirector/config/config.hpp"
 #include "registry_redirector/telemetry/request_metrics.hpp"
 #include "registry_redirector/routing/serving_snapshot.hpp"
 #include "registry_redirector/routing/snapshot_store.hpp"
+#include "registry_redirector/http/tls_context.hpp"
 
 namespace registry_redirector {
 
 using serving_store = snapshot_store<serving_snapshot>;
+
+/// The HTTPS listener: where, and the store its handshakes take their
+/// context from (each new connection takes the newest one published).
+struct https_listener {
+    endpoint_config endpoint;
+    const tls_context_store& contexts;
+};
 
 /// Thread safety: start/stop from one control thread; everything else runs
 /// on the server's own threads.
@@ -26,10 +35,19 @@ public:
     http_server(const endpoint_config& listen, unsigned threads, const connection_limits& limits,
                 const serving_store& store, request_metrics& metrics, access_log* log = nullptr,
                 proxy_protocol_mode proxy_protocol = proxy_protocol_mode::off);
+    /// Plain HTTP on `listen` and/or HTTPS on `https` (at least one); both
+    /// share the I/O threads, the limits (max_connections counts both) and
+    /// the session code. `https.contexts` must outlive the server. A TLS
+    /// connection accepted before the first context is published is closed.
+    http_server(const std::optional<endpoint_config>& listen, const std::optional<https_listener>& https,
+                unsigned threads, const connection_limits& limits, const serving_store& store,
+                request_metrics& metrics, access_log* log = nullptr,
+                proxy_protocol_mode proxy_protocol = proxy_protocol_mode::off);
     ~http_server();
 
-    /// The bound port (useful with port 0).
+    /// The bound ports (useful with port 0); 0 for a listener not configured.
     unsigned short port() const noexcept;
+    unsigned short tls_port() const noexcept;
 
     /// Starts the I/O threads; returns at once.
     void start();
@@ -41,6 +59,11 @@ public:
 
     /// Number of open client connections.
     std::size_t open_connections() const noexcept;
+
+    /// Bytes mapped for connection sessions, over all I/O threads (whole
+    /// 64 KiB chunks; request buffers are not included: idle connections
+    /// hold none). Any thread.
+    std::size_t session_memory_bytes() const noexcept;
 
     /// Stops the I/O threads and joins them, closing whatever is still open.
     void stop();

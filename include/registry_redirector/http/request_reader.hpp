@@ -8,11 +8,12 @@
 /// LF) before a request line are skipped (RFC 9112 section 2.2); the request
 /// line must be exactly `method SP request-target SP HTTP/D.D` (section 3);
 /// a bare LF ends a line like CRLF (section 2.2 allows it).
-/// Thread safety: one reader per connection; a request whose header uses bare
-/// LF is parsed from a copy owned by the calling thread.
+/// Thread safety: one reader per connection. Beast's parser (one per request)
+/// belongs to the calling thread, not the connection, so an idle connection
+/// holds none; a request whose header uses bare LF is parsed from a copy
+/// owned by the calling thread.
 
 #include <cstddef>
-#include <memory>
 
 #include "registry_redirector/http/request_handler.hpp"
 
@@ -36,8 +37,6 @@ struct read_outcome {
 class request_reader {
 public:
     request_reader(std::size_t max_header_bytes, std::size_t max_header_fields);
-    ~request_reader();
-    request_reader(request_reader&&) noexcept;
 
     /// Empty lines tolerated before one request line; one more is a 400.
     static constexpr unsigned max_empty_lines = 4;
@@ -51,14 +50,12 @@ public:
     read_outcome read(const char* data, std::size_t size);
 
 private:
-    struct parser;
     std::size_t find_header_end(const char* data, std::size_t size) noexcept;
     std::size_t max_header_bytes_;
     std::size_t max_header_fields_;
     std::size_t scanned_ = 0;     // the header's end was searched for up to here
     unsigned empty_lines_ = 0;    // skipped before the current request
     bool bare_lf_ = false;        // a line of the current header ends in LF alone
-    std::unique_ptr<parser> parser_;
 };
 
 }  // namespace registry_redirector

@@ -264,6 +264,34 @@ routing_table build_routing_table(const std::vector<provider_config>& providers,
 /// reduced table is made from a whole-Internet dump.
 origin_table reduce_to_providers(const std::vector<provider_config>& providers, origin_table origins);
 
+/// reduce_to_providers as the rows stream in: keeps, while a table is being
+/// parsed, exactly the rows reduce_to_providers would keep, so a
+/// whole-Internet table (1.45 M rows) is never held in memory, only the
+/// ~40 k rows that can change a decision. That needs rows in (network,
+/// length) order within each family, which pfx2as and pyasn dumps have; on
+/// the first row out of order sorted() turns false, nothing more is kept, and
+/// the caller must load the table unfiltered instead.
+/// Thread safety: none (one loader).
+class provider_row_filter final : public origin_sink {
+public:
+    /// `providers` must outlive the filter. Cloud range prefixes count as
+    /// the providers' own (like cidrs): rows nested in them are kept.
+    explicit provider_row_filter(const std::vector<provider_config>& providers,
+                                 const std::vector<labelled_source>& clouds = {});
+    ~provider_row_filter() override;
+
+    void add(const origin_v4& row) override;
+    void add(const origin_v6& row) override;
+
+    bool sorted() const noexcept;
+    /// The rows kept; call once, after the last file.
+    origin_table finish();
+
+private:
+    struct state;
+    std::unique_ptr<state> state_;
+};
+
 /// Why an address goes where it goes, for the `lookup` command.
 struct route_explanation {
     std::optional<ip_prefix> prefix;   ///< the most specific prefix holding the address

@@ -25,6 +25,26 @@ namespace registry_redirector {
 inline constexpr std::array<double, 14> duration_buckets_seconds{
     0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0};
 
+/// How a TLS handshake ended (the `result` label of
+/// registry_redirector_tls_handshakes_total); a bounded set.
+enum class tls_handshake_result : std::uint8_t {
+    ok,                ///< a full handshake
+    resumed,           ///< a session ticket was accepted
+    protocol_error,    ///< not TLS, an unsupported version, a malformed message
+    no_shared_cipher,  ///< no cipher suite (or group) in common
+    alpn,              ///< ALPN offered without http/1.1 (e.g. h2 only)
+    timeout,           ///< not done by header_timeout
+    other,             ///< the client went away, or anything else
+};
+inline constexpr std::size_t tls_handshake_result_count = 7;
+const char* to_label(tls_handshake_result r) noexcept;
+
+/// The negotiated version (`version` label); `none` when the handshake
+/// failed before one was agreed.
+enum class tls_version_label : std::uint8_t { none, tls1_2, tls1_3 };
+inline constexpr std::size_t tls_version_label_count = 3;
+const char* to_label(tls_version_label v) noexcept;
+
 /// One I/O thread's counters. Only its own thread writes them.
 class alignas(64) thread_request_counters {
 public:
@@ -48,6 +68,9 @@ public:
     void count_rejected(status_code status) noexcept { bump(rejected_[static_cast<std::size_t>(status)]); }
     void count_source(client_ip_source source) noexcept { bump(sources_[static_cast<std::size_t>(source)]); }
     void observe_duration(std::chrono::nanoseconds d, std::uint64_t requests = 1) noexcept;
+    void count_tls_handshake(tls_handshake_result r, tls_version_label v) noexcept {
+        bump(tls_handshakes_[static_cast<std::size_t>(r)][static_cast<std::size_t>(v)]);
+    }
 
 private:
     friend class request_metrics;
@@ -61,6 +84,7 @@ private:
     std::atomic<std::uint64_t> sources_[client_ip_source_count] = {};
     std::atomic<std::uint64_t> buckets_[duration_buckets_seconds.size() + 1] = {};
     std::atomic<std::uint64_t> duration_sum_ns_{0};
+    std::atomic<std::uint64_t> tls_handshakes_[tls_handshake_result_count][tls_version_label_count] = {};
 };
 
 /// requests_total, request_duration_seconds, client_ip_total and the
@@ -95,6 +119,10 @@ public:
     std::atomic<std::uint64_t> proxy_protocol_no_address_unspec{0};
     std::atomic<std::uint64_t> proxy_protocol_no_address_unix{0};
     std::atomic<std::uint64_t> proxy_protocol_no_address_unknown{0};
+    /// Set once a TLS listener exists: the TLS families are exported only then.
+    std::atomic<bool> tls_enabled{false};
+    /// notAfter of the serving certificate (Unix seconds), set at each publish.
+    std::atomic<std::int64_t> tls_certificate_expiry{0};
 
     std::vector<prometheus::MetricFamily> Collect() const override;
 

@@ -195,3 +195,57 @@ TEST(ServerConfigTest, RedirectHostValidation) {
 
 }  // namespace
 }  // namespace registry_redirector
+
+namespace registry_redirector {
+namespace {
+
+const std::string tls_base = "providers_dir: asns\nprefixes: []\n";
+
+TEST(TlsConfigTest, PathsResolveAgainstTheConfigFileAndListenMayBeOff) {
+    const server_config c = parse_server_config(
+        "/etc/redirector/r.yaml", tls_base + "listen: off\ntls_listen: \"[::]:8443\"\ntls:\n  certificate: tls/tls.crt\n"
+                                             "  private_key: /keys/tls.key\n  session_ticket_key_file: ticket.key\n"
+                                             "  ciphers: ECDHE-ECDSA-AES128-GCM-SHA256\n");
+    EXPECT_FALSE(c.listen_enabled);
+    ASSERT_TRUE(c.tls_listen);
+    EXPECT_EQ(c.tls_listen->host, "::");
+    EXPECT_EQ(c.tls_listen->port, 8443);
+    EXPECT_EQ(c.tls.certificate, "/etc/redirector/tls/tls.crt");
+    EXPECT_EQ(c.tls.private_key, "/keys/tls.key");
+    EXPECT_EQ(c.tls.session_ticket_key_file, "/etc/redirector/ticket.key");
+    EXPECT_EQ(c.tls.ciphers, "ECDHE-ECDSA-AES128-GCM-SHA256");
+    EXPECT_TRUE(c.tls.ciphersuites.empty());  // the built-in default
+    const server_config plain = parse_server_config("/etc/r.yaml", tls_base);
+    EXPECT_TRUE(plain.listen_enabled);
+    EXPECT_FALSE(plain.tls_listen);
+}
+
+TEST(TlsConfigTest, RejectsIncompleteTlsSettings) {
+    struct bad {
+        std::string yaml;
+        const char* reason_part;
+    };
+    for (const auto& c : {
+             bad{"tls_listen: \"0.0.0.0:8443\"\n", "needs a \"tls\" mapping"},
+             bad{"tls:\n  certificate: a\n  private_key: b\n", "tls_listen is not"},
+             bad{"tls_listen: \"0.0.0.0:8443\"\ntls:\n  certificate: a\n", "missing \"private_key\""},
+             bad{"tls_listen: \"0.0.0.0:8443\"\ntls:\n  certificate: a\n  private_key: b\n  ca_file: c\n",
+                 "unknown key \"ca_file\""},
+             bad{"tls_listen: \"0.0.0.0:8443\"\ntls:\n  certificate: \"\"\n  private_key: b\n", "must name a file"},
+             bad{"tls_listen: \"0.0.0.0:8443\"\ntls:\n  certificate: a\n  private_key: b\n  ciphers: \"\"\n",
+                 "must not be empty"},
+             bad{"tls_listen: \"localhost:8443\"\ntls:\n  certificate: a\n  private_key: b\n", "tls_listen:"},
+             bad{"listen: off\n", "listen: off needs tls_listen"},
+         }) {
+        try {
+            parse_server_config("r.yaml", tls_base + c.yaml);
+            ADD_FAILURE() << "accepted: " << c.yaml;
+        } catch (const config_error& e) {
+            EXPECT_NE(std::string(e.what()).find(c.reason_part), std::string::npos) << e.what();
+            EXPECT_GT(e.line(), 0) << e.what();
+        }
+    }
+}
+
+}  // namespace
+}  // namespace registry_redirector

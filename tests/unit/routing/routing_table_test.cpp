@@ -193,5 +193,61 @@ TEST_F(RoutingTableTest, ReducedTableDecidesLikeTheFullOne) {
     }
 }
 
+TEST_F(RoutingTableTest, StreamingFilterKeepsWhatReduceKeeps) {
+    // provider_row_filter sees the rows one at a time, in table order, and
+    // must keep exactly what reduce_to_providers keeps from the whole table.
+    std::mt19937_64 rng(11);
+    origin_table full;
+    const std::uint32_t asns[] = {64500, 64501, 64510, 64520, 64530, 65000, 65001, 65002};
+    for (int i = 0; i < 5000; ++i) {
+        const unsigned length = 14 + static_cast<unsigned>(rng() % 11);
+        const std::uint32_t network = static_cast<std::uint32_t>(rng() % 64) << 24 | (static_cast<std::uint32_t>(rng()) & 0xffffff);
+        full.v4.push_back({network & (~0u << (32 - length)), static_cast<std::uint8_t>(length), asns[rng() % 8]});
+    }
+    for (int i = 0; i < 2000; ++i) {
+        const unsigned length = 20 + static_cast<unsigned>(rng() % 29);
+        const uint128 network = (uint128{0x20010db8u} << 96 | uint128{rng() % 16} << 88 | uint128{rng()} << 24) &
+                                ~((uint128{1} << (128 - length)) - 1);
+        full.v6.push_back({network, static_cast<std::uint8_t>(length), asns[rng() % 8]});
+    }
+    auto order = [](auto& a, auto& b) { return std::tie(a.network, a.length, a.asn) < std::tie(b.network, b.length, b.asn); };
+    std::sort(full.v4.begin(), full.v4.end(), order);
+    std::sort(full.v6.begin(), full.v6.end(), order);
+    provider_row_filter filter(providers);
+    // The families interleaved, as two files or a mixed file could give them.
+    for (std::size_t i = 0; i < std::max(full.v4.size(), full.v6.size()); ++i) {
+        if (i < full.v4.size()) filter.add(full.v4[i]);
+        if (i < full.v6.size()) filter.add(full.v6[i]);
+    }
+    ASSERT_TRUE(filter.sorted());
+    const origin_table streamed = filter.finish();
+    const origin_table reduced = reduce_to_providers(providers, full);
+    auto same = [](const auto& a, const auto& b) {
+        return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](auto& x, auto& y) {
+                   return x.network == y.network && x.length == y.length && x.asn == y.asn;
+               });
+    };
+    EXPECT_LT(streamed.v4.size(), full.v4.size() * 3 / 4);
+    EXPECT_TRUE(same(streamed.v4, reduced.v4)) << streamed.v4.size() << " vs " << reduced.v4.size();
+    EXPECT_TRUE(same(streamed.v6, reduced.v6)) << streamed.v6.size() << " vs " << reduced.v6.size();
+    // And the tables built from them answer alike.
+    const routing_table a = build_routing_table(providers, "google", full);
+    const routing_table b = build_routing_table(providers, "google", streamed);
+    for (int i = 0; i < 20000; ++i) {
+        const auto ip = ip_address::from_v4(static_cast<std::uint32_t>(rng() % 64) << 24 | (static_cast<std::uint32_t>(rng()) & 0xffffff));
+        ASSERT_EQ(a.redirect_for(ip), b.redirect_for(ip)) << to_string(ip);
+    }
+}
+
+TEST_F(RoutingTableTest, StreamingFilterNoticesATableOutOfOrder) {
+    provider_row_filter filter(providers);
+    filter.add(origin_v4{0xC6336400u, 24, 64500});  // 198.51.100.0/24
+    filter.add(origin_v4{0xC6336400u, 24, 65000});  // same prefix, another origin: fine
+    filter.add(origin_v4{0xC6336400u, 25, 65000});  // more specific after: fine
+    EXPECT_TRUE(filter.sorted());
+    filter.add(origin_v4{0xC6330000u, 16, 65000});  // 198.51.0.0/16 after 198.51.100.0/25
+    EXPECT_FALSE(filter.sorted());
+}
+
 }  // namespace
 }  // namespace registry_redirector
