@@ -314,7 +314,8 @@ int run_reduce(const arguments& args) {
     const auto providers = load_providers(config.providers_dir);
     origin_table source;
     const prefix_file_stats stats = load_prefix_file(*args.source, source);
-    const origin_table reduced = reduce_to_providers(providers, std::move(source));
+    // Rows inside cloud range prefixes can change a decision too (holes).
+    const origin_table reduced = reduce_to_providers(providers, std::move(source), load_cloud_sources(config));
     gzFile out = gzopen(args.out->c_str(), "wb9");
     if (!out) throw config_error(*args.out, 0, "cannot create");
     std::string names;

@@ -678,9 +678,10 @@ origin_table provider_row_filter::finish() {
     return out;
 }
 
-origin_table reduce_to_providers(const std::vector<provider_config>& providers, origin_table origins) {
+origin_table reduce_to_providers(const std::vector<provider_config>& providers, origin_table origins,
+                                 const std::vector<labelled_source>& clouds) {
     std::vector<std::string> ignored;
-    const resolution_inputs in = prepare(providers, std::string(), ignored);
+    const resolution_inputs in = prepare(providers, std::string(), ignored, clouds);
     const asn_owners owners(providers);
     origin_table out;
     reduce_family(origins.v4, in.cidrs_v4, owners, out.v4);
