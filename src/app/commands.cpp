@@ -1,8 +1,8 @@
 #include "registry_redirector/app/commands.hpp"
 
 #include <spdlog/spdlog.h>
-#include <zlib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <ctime>
@@ -13,13 +13,16 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "registry_redirector/config/config.hpp"
 #include "registry_redirector/data/config_error.hpp"
+#include "registry_redirector/data/mrt_resolve.hpp"
 #include "registry_redirector/data/prefix_table.hpp"
 #include "registry_redirector/routing/decision_explainer.hpp"
 #include "registry_redirector/routing/routing_table.hpp"
+#include "registry_redirector/routing/table_diff.hpp"
 #include "registry_redirector/app/build_revision.hpp"
 #include "registry_redirector/app/server_app.hpp"
 #include "registry_redirector/http/tls_context.hpp"
@@ -37,6 +40,10 @@ Usage:
   registry-redirector check  --config FILE
   registry-redirector lookup --config FILE [--path PATH] [--range] IP...
   registry-redirector reduce --config FILE --source TABLE --out FILE.gz [--source-date DATE]
+  registry-redirector resolve --rib FILE... [--updates FILE...] --out TABLE.gz
+                             [--min-peers N] [--keep-long] [--allow-truncated] [--config FILE]
+  registry-redirector diff   --config FILE OLD_TABLE NEW_TABLE [--json]
+  registry-redirector diff   --old-config FILE --new-config FILE [--json]
   registry-redirector --help | --version
 
 Commands:
@@ -52,16 +59,32 @@ Commands:
           with a Range header if --range is given.
   reduce  Write the rows of TABLE that are, or lie inside, a provider prefix:
           the small table to ship instead of the whole Internet.
+  resolve Read BGP RIB dumps (MRT: TABLE_DUMP_V2 or TABLE_DUMP, plain, gzip
+          or bzip2) from several collectors, bring them forward with update
+          files (BGP4MP), and write the prefix -> origin table: pairs seen by
+          at least --min-peers sessions (default 2), no default route, no
+          bogons, nothing longer than /24 or /48 unless --keep-long. With
+          --config, only the rows that can matter for it (as reduce). The
+          output is replaced atomically; a truncated dump is an error unless
+          --allow-truncated.
+  diff    What a new table (or config) changes: per provider, prefixes and
+          addresses (/24 and /48 equivalents) gained and lost, the largest
+          moves first, totals; text or --json. Exit 0 when every address is
+          answered as before, 1 when some address changes provider, 2 on error.
 
 LEVEL is trace, debug, info, warn, error, critical or off.
 )";
 
 struct arguments {
     std::string command;
-    std::optional<std::string> config, listen, tls_listen, admin_listen, threads, log_level, source, source_date, out,
-        path;
+    std::optional<std::string> config, listen, tls_listen, admin_listen, threads, log_level, source, source_date, out, min_peers,
+        old_config, new_config, path;
     bool range = false;
     std::vector<std::string> positional;
+    std::vector<std::string> ribs, updates;  ///< several after one flag, or the flag repeated
+    bool keep_long = false;
+    bool allow_truncated = false;
+    bool json = false;
 };
 
 struct usage_error : std::runtime_error {
@@ -77,21 +100,38 @@ arguments parse_arguments(int argc, char** argv) {
         {"--tls-listen", &arguments::tls_listen},
         {"--admin-listen", &arguments::admin_listen}, {"--threads", &arguments::threads},
         {"--log-level", &arguments::log_level},   {"--source", &arguments::source},
-        {"--source-date", &arguments::source_date}, {"--out", &arguments::out}, {"--path", &arguments::path}};
+        {"--source-date", &arguments::source_date}, {"--out", &arguments::out},
+        {"--min-peers", &arguments::min_peers},   {"--old-config", &arguments::old_config},
+        {"--new-config", &arguments::new_config}, {"--path", &arguments::path}};
+    const std::map<std::string, std::vector<std::string> arguments::*> lists{{"--rib", &arguments::ribs},
+                                                                             {"--updates", &arguments::updates}};
+    const std::map<std::string, bool arguments::*> flags{{"--keep-long", &arguments::keep_long},
+                                                         {"--allow-truncated", &arguments::allow_truncated},
+                                                         {"--json", &arguments::json},
+                                                         {"--range", &arguments::range}};
     for (int i = 2; i < argc; ++i) {
         std::string arg = argv[i];
         if (arg.rfind("--", 0) != 0) {
             a.positional.push_back(arg);
             continue;
         }
-        if (arg == "--range") {
-            a.range = true;
-            continue;
-        }
         std::optional<std::string> value;
         if (const auto eq = arg.find('='); eq != std::string::npos) {
             value = arg.substr(eq + 1);
             arg = arg.substr(0, eq);
+        }
+        if (const auto f = flags.find(arg); f != flags.end()) {
+            if (value) throw usage_error(arg + " takes no value");
+            a.*(f->second) = true;
+            continue;
+        }
+        if (const auto l = lists.find(arg); l != lists.end()) {
+            auto& list = a.*(l->second);
+            const std::size_t before = list.size();
+            if (value) list.push_back(*value);
+            while (!value && i + 1 < argc && std::string(argv[i + 1]).rfind("--", 0) != 0) list.push_back(argv[++i]);
+            if (list.size() == before) throw usage_error(arg + " needs at least one file");
+            continue;
         }
         const auto it = options.find(arg);
         if (it == options.end()) throw usage_error("unknown option " + arg);
@@ -101,7 +141,14 @@ arguments parse_arguments(int argc, char** argv) {
         }
         a.*(it->second) = *value;
     }
-    if (!a.config) throw usage_error(a.command + " needs --config FILE");
+    if (a.command == "diff" && a.old_config && a.new_config) {
+        if (a.config || !a.positional.empty())
+            throw usage_error("diff takes either --config FILE OLD NEW or --old-config FILE --new-config FILE");
+        return a;
+    }
+    if (a.command == "diff" && (a.positional.size() != 2 || a.old_config || a.new_config))
+        throw usage_error("diff takes either --config FILE OLD NEW or --old-config FILE --new-config FILE");
+    if (!a.config && a.command != "resolve") throw usage_error(a.command + " needs --config FILE");
     return a;
 }
 
@@ -115,7 +162,7 @@ struct loaded_inputs {
 loaded_inputs load_inputs(const server_config& config) {
     loaded_inputs in;
     in.providers = load_providers(config.providers_dir);
-    for (const auto& file : config.prefix_files) in.files.push_back(load_prefix_file(file, in.origins));
+    for (const auto& file : config.prefix_files) in.files.push_back(load_prefix_source(file, in.origins, config.mrt));
     in.options.clouds = load_cloud_sources(config);
     in.options.routes = config.routes;
     in.options.explain_header = config.explain_header;
@@ -144,7 +191,15 @@ void print_mirrors(const routing_table& table, const routing_provider& p) {
     }
 }
 
-const char* format_name(prefix_format f) { return f == prefix_format::pfx2asn ? "pfx2asn" : "CAIDA pfx2as"; }
+
+const char* format_name(prefix_format f) {
+    switch (f) {
+        case prefix_format::pfx2asn: return "pfx2asn";
+        case prefix_format::caida: return "CAIDA pfx2as";
+        case prefix_format::mrt: return "MRT dump (resolved)";
+    }
+    return "?";
+}
 
 std::string utc_date(std::int64_t unix_seconds) {
     const std::time_t t = static_cast<std::time_t>(unix_seconds);
@@ -295,19 +350,6 @@ int run_lookup(const arguments& args) {
     return status;
 }
 
-template <class Row>
-void write_rows(gzFile out, const std::vector<Row>& rows) {
-    for (const auto& r : rows) {
-        ip_prefix p;
-        if constexpr (sizeof(r.network) == 4)
-            p = {ip_family::v4, r.network, 0, r.length};
-        else
-            p = {ip_family::v6, 0, r.network, r.length};
-        const std::string line = to_string(p) + "\t" + std::to_string(r.asn) + "\n";
-        gzwrite(out, line.data(), static_cast<unsigned>(line.size()));
-    }
-}
-
 int run_reduce(const arguments& args) {
     if (!args.source || !args.out) throw usage_error("reduce needs --source TABLE and --out FILE.gz");
     const server_config config = load_server_config(*args.config);
@@ -316,8 +358,6 @@ int run_reduce(const arguments& args) {
     const prefix_file_stats stats = load_prefix_file(*args.source, source);
     // Rows inside cloud range prefixes can change a decision too (holes).
     const origin_table reduced = reduce_to_providers(providers, std::move(source), load_cloud_sources(config));
-    gzFile out = gzopen(args.out->c_str(), "wb9");
-    if (!out) throw config_error(*args.out, 0, "cannot create");
     std::string names;
     for (const auto& p : providers) names += (names.empty() ? "" : " ") + p.name;
     const std::string source_name = std::filesystem::path(*args.source).filename().string();
@@ -329,13 +369,95 @@ int run_reduce(const arguments& args) {
         "#       these providers (or one of their explicit cidrs): " + names + "\n"
         "# rows: " + with_commas(reduced.v4.size()) + " IPv4, " + with_commas(reduced.v6.size()) + " IPv6\n"
         "# made by: registry-redirector reduce --source " + source_name + " (version " REDIRECTOR_VERSION ")\n";
-    gzwrite(out, header.data(), static_cast<unsigned>(header.size()));
-    write_rows(out, reduced.v4);
-    write_rows(out, reduced.v6);
-    if (gzclose(out) != Z_OK) throw config_error(*args.out, 0, "write failed");
+    write_prefix_table(*args.out, header, reduced);
     std::printf("%s: kept %s IPv4 + %s IPv6 rows of %s\n", args.out->c_str(), with_commas(reduced.v4.size()).c_str(),
                 with_commas(reduced.v6.size()).c_str(), with_commas(stats.lines).c_str());
     return 0;
+}
+
+template <class Row>
+void sort_rows(std::vector<Row>& rows) {
+    const auto key = [](const Row& r) { return std::tuple(r.network, r.length, r.asn); };
+    std::sort(rows.begin(), rows.end(), [&](const Row& a, const Row& b) { return key(a) < key(b); });
+    rows.erase(std::unique(rows.begin(), rows.end(), [&](const Row& a, const Row& b) { return key(a) == key(b); }),
+               rows.end());
+}
+
+int run_resolve(const arguments& args) {
+    if (args.ribs.empty() || !args.out) throw usage_error("resolve needs --rib FILE... and --out TABLE.gz");
+    mrt_resolve_options options;
+    if (args.min_peers) {
+        try {
+            std::size_t used = 0;
+            const unsigned long v = std::stoul(*args.min_peers, &used);
+            if (used != args.min_peers->size() || v < 1 || v > 10'000) throw std::out_of_range("");
+            options.min_peers = static_cast<unsigned>(v);
+        } catch (const std::exception&) {
+            throw usage_error("--min-peers needs a number from 1 to 10000");
+        }
+    }
+    options.keep_long = args.keep_long;
+    options.allow_truncated = args.allow_truncated;
+    std::optional<server_config> config;
+    std::vector<provider_config> providers;
+    if (args.config) {  // read first: a bad config fails before minutes of parsing
+        config = load_server_config(*args.config);
+        providers = load_providers(config->providers_dir);
+    }
+    const auto started = std::chrono::steady_clock::now();
+    mrt_resolve_result result = resolve_mrt(args.ribs, args.updates, options);
+    for (const auto& in : result.inputs)
+        if (in.truncated) std::fprintf(stderr, "warning: %s (kept, --allow-truncated)\n", in.truncated->c_str());
+    std::string extra;
+    if (config) {
+        const std::size_t before_v4 = result.table.v4.size(), before_v6 = result.table.v6.size();
+        result.table = reduce_to_providers(providers, std::move(result.table));
+        sort_rows(result.table.v4);
+        sort_rows(result.table.v6);
+        std::string names;
+        for (const auto& p : providers) names += (names.empty() ? "" : " ") + p.name;
+        extra = "# reduced for " + std::filesystem::path(*args.config).filename().string() +
+                ": kept the rows that are, or lie inside, a prefix originated by an ASN of these providers\n"
+                "#   (or one of their explicit cidrs): " + names + "; " + std::to_string(result.table.v4.size()) + " of " +
+                std::to_string(before_v4) + " IPv4 and " + std::to_string(result.table.v6.size()) + " of " +
+                std::to_string(before_v6) + " IPv6 rows\n";
+    }
+    write_prefix_table(*args.out, resolve_table_header(result, options, extra), result.table);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    const auto& c = result.counts;
+    std::printf("%s: %s IPv4 + %s IPv6 rows from %zu files in %.1f s (pairs seen %s; dropped: under %u peers %s, "
+                "long %s, bogons %s, default %s)\n",
+                args.out->c_str(), with_commas(result.table.v4.size()).c_str(), with_commas(result.table.v6.size()).c_str(),
+                result.inputs.size(), seconds, with_commas(c.pairs_seen).c_str(), options.min_peers,
+                with_commas(c.dropped_min_peers).c_str(), with_commas(c.dropped_long).c_str(),
+                with_commas(c.dropped_bogon).c_str(), with_commas(c.dropped_default).c_str());
+    return 0;
+}
+
+diff_side load_side(const server_config& config, const std::vector<std::string>& tables) {
+    diff_side side;
+    side.providers = load_providers(config.providers_dir);
+    side.default_provider = config.default_provider;
+    for (const auto& t : tables) load_prefix_source(t, side.origins, config.mrt);
+    return side;
+}
+
+int run_diff(const arguments& args) {
+    diff_side before, after;
+    if (args.old_config) {
+        const server_config old_config = load_server_config(*args.old_config);
+        const server_config new_config = load_server_config(*args.new_config);
+        before = load_side(old_config, old_config.prefix_files);
+        after = load_side(new_config, new_config.prefix_files);
+    } else {
+        const server_config config = load_server_config(*args.config);
+        before = load_side(config, {args.positional[0]});
+        after = load_side(config, {args.positional[1]});
+    }
+    const table_diff d = diff_tables(before, after);
+    const std::string text = args.json ? diff_json(d) : diff_text(d);
+    std::fputs(text.c_str(), stdout);
+    return d.answers_changed ? 1 : 0;
 }
 
 int run_serve(const arguments& args) {
@@ -377,22 +499,26 @@ int run_cli(int argc, char** argv) {
         std::printf("registry-redirector %s (revision %s)\n", REDIRECTOR_VERSION, REDIRECTOR_REVISION);
         return 0;
     }
+    // diff's exit status is for CI: 0 same answers, 1 changed, 2 any error.
+    const bool diff = argc >= 2 && std::string(argv[1]) == "diff";
     try {
         const arguments args = parse_arguments(argc, argv);
+        if (args.command == "diff") return run_diff(args);
         if (args.command == "serve") return run_serve(args);
         if (args.command == "check") return run_check(args);
         if (args.command == "lookup") return run_lookup(args);
         if (args.command == "reduce") return run_reduce(args);
+        if (args.command == "resolve") return run_resolve(args);
         throw usage_error("unknown command \"" + args.command + "\"");
     } catch (const usage_error& e) {
         std::fprintf(stderr, "error: %s\n\n%s", e.what(), usage_text);
         return 2;
     } catch (const config_error& e) {
         std::fprintf(stderr, "error: %s\n", e.what());
-        return 1;
+        return diff ? 2 : 1;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "error: %s\n", e.what());
-        return 1;
+        return diff ? 2 : 1;
     }
 }
 

@@ -24,6 +24,7 @@
 #include "registry_redirector/admin/debug_route.hpp"
 #include "registry_redirector/app/config_watcher.hpp"
 #include "registry_redirector/http/http_server.hpp"
+#include "registry_redirector/data/mrt_resolve.hpp"
 #include "registry_redirector/data/prefix_table.hpp"
 #include "registry_redirector/telemetry/process_metrics.hpp"
 #include "registry_redirector/telemetry/request_metrics.hpp"
@@ -70,6 +71,7 @@ struct load_result {
     std::string summary;
     std::string error;
     bool unchanged = false;
+    std::vector<prefix_file_stats> prefix_stats;  ///< per prefixes: entry (data_time for freshness)
 };
 
 load_result load_everything(const std::string& config_path, const serve_overrides& overrides,
@@ -109,14 +111,18 @@ load_result load_everything(const std::string& config_path, const serve_override
             bool sorted = false;
             {
                 provider_row_filter filter(r.providers, options.clouds);
-                for (const auto& f : r.config.prefix_files) load_prefix_file(f, filter);
+                // A text table, or an MRT dump resolved with the config's mrt: thresholds.
+                for (const auto& f : r.config.prefix_files)
+                    r.prefix_stats.push_back(load_prefix_source(f, filter, r.config.mrt));
                 rows_read = filter.received;
                 sorted = filter.sorted();
                 if (sorted) origins = filter.finish();
             }
             if (!sorted) {
                 spdlog::info("prefix tables are not sorted by prefix: loading them whole (more memory while loading)");
-                for (const auto& f : r.config.prefix_files) load_prefix_file(f, origins);
+                r.prefix_stats.clear();
+                for (const auto& f : r.config.prefix_files)
+                    r.prefix_stats.push_back(load_prefix_source(f, origins, r.config.mrt));
             }
         } catch (...) {
             fingerprint.wait();  // it reads r's members
@@ -208,6 +214,11 @@ public:
                              .Name("registry_redirector_prefixes")
                              .Help("Prefixes (table prefixes and explicit cidrs) decided for each provider.")
                              .Register(*registry_)),
+          data_time_gauges_(prometheus::BuildGauge()
+                                .Name("registry_redirector_prefix_data_timestamp_seconds")
+                                .Help("Unix time the serving prefix data was taken, per prefixes: file (the MRT dump "
+                                      "time, or a table's \"# data time:\" header); absent when the file does not say.")
+                                .Register(*registry_)),
           signals_(control_, SIGINT, SIGTERM, SIGHUP),
           drain_timer_(control_),
           trim_timer_(control_),
@@ -335,6 +346,7 @@ private:
         config_.cloud_ranges = r.config.cloud_ranges;
         config_.routes = r.config.routes;
         config_.explain_header = r.config.explain_header;
+        config_.mrt = r.config.mrt;
         config_.default_provider = r.config.default_provider;
         config_.trusted_proxies = r.config.trusted_proxies;
         config_.client_ip_headers = r.config.client_ip_headers;
@@ -360,6 +372,16 @@ private:
             prefix_children_.push_back(&v4);
             prefix_children_.push_back(&v6);
         }
+        // Freshness: one child per prefixes: file (a bounded, configured set),
+        // labelled with the file name only.
+        for (auto* child : data_time_children_) data_time_gauges_.Remove(child);
+        data_time_children_.clear();
+        for (const auto& f : r.prefix_stats) {
+            if (f.data_time == 0) continue;
+            auto& g = data_time_gauges_.Add({{"source", fs::path(f.path).filename().string()}});
+            g.Set(static_cast<double>(f.data_time));
+            data_time_children_.push_back(&g);
+        }
         generation_ = r.snapshot->generation;
         current_sha_ = r.sha;
         if (info_child_) config_info_.Remove(info_child_);
@@ -368,6 +390,9 @@ private:
         last_success_.SetToCurrentTime();
         if (!initial) reload_success_.Increment();
         const std::vector<std::string> warnings = r.snapshot->routes.warnings();
+        // Watch the (possibly new) folders before the table goes live, so a
+        // change written the moment /readyz turns 200 is not missed.
+        update_watches();
         store_.publish(std::move(r.snapshot));
         malloc_trim(0);  // return the parse buffers: steady-state RSS is the table
         // The I/O threads drop the old table at their next deadline sweep
@@ -415,10 +440,26 @@ private:
         for (const auto& c : config_.cloud_ranges) folders.push_back(fs::path(c.file).parent_path().string());
         for (auto& f : folders)
             if (f.empty()) f = ".";
+        // A folder reached through a symlink (git-sync's <root>/<link> ->
+        // .worktrees/<commit>) is watched where the link points now; the swap
+        // itself renames a new link over the old one in the link's folder, so
+        // that folder is watched too, and after each swap the watches move to
+        // the new target (the key below holds the resolved paths).
+        std::vector<std::string> key;
+        for (std::size_t i = 0, n = folders.size(); i < n; ++i) {
+            std::error_code ec;
+            fs::path partial;
+            for (const auto& part : fs::path(folders[i])) {
+                partial /= part;
+                if (fs::is_symlink(partial, ec)) folders.push_back(partial.parent_path().empty() ? "." : partial.parent_path().string());
+            }
+            key.push_back(fs::weakly_canonical(folders[i], ec).string());
+        }
         std::sort(folders.begin(), folders.end());
         folders.erase(std::unique(folders.begin(), folders.end()), folders.end());
-        if (folders == watched_) return;
-        watched_ = folders;
+        key.insert(key.end(), folders.begin(), folders.end());
+        if (key == watched_) return;
+        watched_ = key;
         for (const auto& missing : watcher_->watch(folders))
             spdlog::warn("cannot watch {} for changes; SIGHUP still reloads", missing);
     }
@@ -487,6 +528,8 @@ private:
     prometheus::Gauge* info_child_ = nullptr;
     prometheus::Family<prometheus::Gauge>& prefix_gauges_;
     std::vector<prometheus::Gauge*> prefix_children_;
+    prometheus::Family<prometheus::Gauge>& data_time_gauges_;
+    std::vector<prometheus::Gauge*> data_time_children_;
     std::unique_ptr<access_log> access_log_;
     serving_store store_;
     tls_context_store tls_store_;

@@ -401,7 +401,7 @@ server_config parse_server_config(const std::string& path, const std::string& te
                    "default_provider", "trusted_proxies", "limits", "shutdown_delay", "shutdown_timeout",
                    "access_log", "access_log_ipv4_prefix_length", "access_log_ipv6_prefix_length",
                    "client_ip_headers", "trusted_hops", "proxy_protocol", "tls_listen", "tls", "cloud_ranges",
-                   "routes", "explain_header"});
+                   "routes", "explain_header", "mrt"});
 
     auto endpoint = [&](const char* key, endpoint_config& out) {
         if (const auto n = root[key]) {
@@ -432,6 +432,16 @@ server_config parse_server_config(const std::string& path, const std::string& te
     if (!prefixes) f.fail(root, "missing key \"prefixes\" (a list of prefix->origin-ASN table files)");
     for (const auto& item : f.list(prefixes, "prefixes"))
         c.prefix_files.push_back(resolve(path, f.scalar(item, "each entry of prefixes")));
+    if (const auto n = root["mrt"]) {
+        f.require_map(n, "mrt", {"min_peers", "keep_long"});
+        if (const auto v = n["min_peers"]) c.mrt.min_peers = static_cast<unsigned>(f.integer(v, "mrt.min_peers", 1, 10'000));
+        if (const auto v = n["keep_long"]) {
+            const std::string b = f.scalar(v, "mrt.keep_long");
+            if (b == "true") c.mrt.keep_long = true;
+            else if (b == "false") c.mrt.keep_long = false;
+            else f.fail(v, "mrt.keep_long must be true or false, got \"" + b + "\"");
+        }
+    }
     if (const auto n = root["default_provider"]) {
         c.default_provider = f.scalar(n, "default_provider");
         if (c.default_provider.empty()) f.fail(n, "default_provider must name a provider");

@@ -1,5 +1,13 @@
 #include "registry_redirector/data/prefix_table.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -65,7 +73,10 @@ public:
         if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
         std::size_t first = 0;
         while (first < line.size() && is_blank(line[first])) ++first;
-        if (first == line.size() || line[first] == '#' || line[first] == ';') return;
+        if (first == line.size() || line[first] == '#' || line[first] == ';') {
+            read_data_time(line.substr(first));
+            return;
+        }
 
         std::string_view f[3];
         const std::size_t n = split_fields(line, f, 3);
@@ -111,6 +122,39 @@ public:
     }
 
     bool saw_data() const noexcept { return format_.has_value(); }
+
+    /// "# data time: 2014-05-23T06:00:00Z (1400824800)" (resolve) or
+    /// "# source date: 2026-06-19" (reduce): stats.data_time, for the
+    /// freshness metric. Other comments are ignored.
+    void read_data_time(std::string_view comment) {
+        constexpr std::string_view time_key = "# data time:";
+        constexpr std::string_view date_key = "# source date:";
+        if (comment.substr(0, time_key.size()) == time_key) {
+            const std::size_t open = comment.rfind('(');
+            const std::size_t close = comment.rfind(')');
+            if (open == std::string_view::npos || close == std::string_view::npos || close < open) return;
+            if (const auto v = parse_asn(comment.substr(open + 1, close - open - 1))) stats_.data_time = *v;
+        } else if (comment.substr(0, date_key.size()) == date_key && stats_.data_time == 0) {
+            std::string_view d = comment.substr(date_key.size());
+            while (!d.empty() && is_blank(d.front())) d.remove_prefix(1);
+            while (!d.empty() && is_blank(d.back())) d.remove_suffix(1);
+            if (d.size() != 10 || d[4] != '-' || d[7] != '-') return;
+            const auto y = parse_asn(d.substr(0, 4)), m = parse_asn(d.substr(5, 2)), day = parse_asn(d.substr(8, 2));
+            if (!y || !m || !day || *y < 1970 || *m < 1 || *m > 12 || *day < 1 || *day > 31) return;
+            stats_.data_time = static_cast<std::uint32_t>(days_from_civil(*y, *m, *day) * 86400);
+        }
+    }
+
+    /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+    /// days_from_civil algorithm).
+    static std::int64_t days_from_civil(std::int64_t y, std::int64_t m, std::int64_t d) noexcept {
+        y -= m <= 2;
+        const std::int64_t era = y / 400;
+        const std::int64_t yoe = y - era * 400;
+        const std::int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+        const std::int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        return era * 146097 + doe - 719468;
+    }
 
     [[noreturn]] void fail(const std::string& reason) const {
         throw config_error(path_, static_cast<int>(stats_.lines), reason);
@@ -213,6 +257,102 @@ prefix_file_stats load_prefix_file(const std::string& path, origin_sink& into, c
     }
     if (!parser.saw_data()) throw config_error(path, 0, "holds no prefixes");
     return stats;
+}
+
+namespace {
+
+template <class Row>
+std::string row_text(const Row& r) {
+    ip_prefix p;
+    if constexpr (sizeof(r.network) == 4)
+        p = {ip_family::v4, r.network, 0, r.length};
+    else
+        p = {ip_family::v6, 0, r.network, r.length};
+    return to_string(p) + "\t" + std::to_string(r.asn) + "\n";
+}
+
+/// Output to a file descriptor, plain or gzip, with errors as config_error.
+class table_output {
+public:
+    table_output(const std::string& path, int fd, bool gzip) : path_(path), fd_(fd) {
+        if (gzip) {
+            gz_ = gzdopen(fd, "wb9");
+            if (!gz_) throw config_error(path_, 0, "cannot start gzip output");
+        }
+    }
+    ~table_output() {
+        if (gz_) gzclose(gz_);
+        else if (fd_ >= 0) ::close(fd_);
+    }
+    table_output(const table_output&) = delete;
+    table_output& operator=(const table_output&) = delete;
+
+    void write(const std::string& s) {
+        buffer_ += s;
+        if (buffer_.size() >= (1 << 16)) flush();
+    }
+    void flush() {
+        if (buffer_.empty()) return;
+        if (gz_) {
+            if (gzwrite(gz_, buffer_.data(), static_cast<unsigned>(buffer_.size())) != static_cast<int>(buffer_.size()))
+                throw config_error(path_, 0, "write failed");
+        } else {
+            std::size_t done = 0;
+            while (done < buffer_.size()) {
+                const ssize_t n = ::write(fd_, buffer_.data() + done, buffer_.size() - done);
+                if (n < 0) {
+                    if (errno == EINTR) continue;
+                    throw config_error(path_, 0, std::string("write failed: ") + std::strerror(errno));
+                }
+                done += static_cast<std::size_t>(n);
+            }
+        }
+        buffer_.clear();
+    }
+    /// Flushes everything to disk and closes.
+    void finish() {
+        flush();
+        if (gz_) {
+            // gzflush then fsync the descriptor gzclose would close.
+            if (gzflush(gz_, Z_FINISH) != Z_OK) throw config_error(path_, 0, "write failed (gzip)");
+        }
+        if (::fsync(fd_) != 0) throw config_error(path_, 0, std::string("fsync failed: ") + std::strerror(errno));
+        const int rc = gz_ ? gzclose(gz_) : ::close(fd_);
+        gz_ = nullptr;
+        fd_ = -1;
+        if (rc != 0) throw config_error(path_, 0, "close failed");
+    }
+
+private:
+    std::string path_;
+    int fd_;
+    gzFile gz_ = nullptr;
+    std::string buffer_;
+};
+
+}  // namespace
+
+void write_prefix_table(const std::string& path, const std::string& header, const origin_table& table) {
+    namespace fs = std::filesystem;
+    const fs::path target(path);
+    const fs::path folder = target.has_parent_path() ? target.parent_path() : fs::path(".");
+    std::string temp = (folder / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
+    const int fd = ::mkstemp(temp.data());
+    if (fd < 0) throw config_error(path, 0, std::string("cannot create a temporary file beside it: ") + std::strerror(errno));
+    try {
+        const bool gzip = path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0;
+        table_output out(temp, fd, gzip);
+        out.write(header);
+        for (const auto& r : table.v4) out.write(row_text(r));
+        for (const auto& r : table.v6) out.write(row_text(r));
+        out.finish();
+        ::chmod(temp.c_str(), 0644);  // mkstemp makes it 0600; the server may run as another user
+        if (std::rename(temp.c_str(), path.c_str()) != 0)
+            throw config_error(path, 0, std::string("cannot rename the temporary file into place: ") + std::strerror(errno));
+    } catch (...) {
+        std::remove(temp.c_str());
+        throw;
+    }
 }
 
 }  // namespace registry_redirector

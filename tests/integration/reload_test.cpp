@@ -157,6 +157,54 @@ TEST_F(ReloadTest, ConfigMapDataSymlinkSwapReloads) {
     EXPECT_TRUE(wait_for([&] { return answer(server.port()) == to_google; }, 15s)) << server.output();
 }
 
+TEST_F(ReloadTest, GitSyncWorktreeSwapReloads) {
+    // What git-sync v4 leaves in its --root: <root>/<link> -> .worktrees/<commit>,
+    // swapped by renaming a new link over it; old worktrees may linger
+    // (--stale-worktree-timeout) or be deleted. providers_dir points through
+    // the link into the repository's folder (deploy/overlays/git-sync).
+    const fs::path root = dir_ / "git";
+    const auto commit = [&](const std::string& name, const std::string& bigcloud) {
+        const fs::path asns = root / ".worktrees" / name / "registry.k8s.io/infra/meta/asns";
+        fs::create_directories(asns);
+        fs::copy(dir_ / "asns/google.yaml", asns / "google.yaml");
+        std::ofstream(asns / "bigcloud.yaml") << bigcloud;
+    };
+    const auto swap_to = [&](const std::string& name) {
+        fs::create_directory_symlink(".worktrees/" + name, root / "current.tmp");
+        fs::rename(root / "current.tmp", root / "current");
+    };
+    commit("aaaa", bigcloud_file(64500));
+    swap_to("aaaa");
+    std::ofstream(dir_ / "r.yaml") << "providers_dir: git/current/registry.k8s.io/infra/meta/asns\n"
+                                      "prefixes: [prefixes.tsv]\nthreads: 1\ntrusted_proxies: [127.0.0.0/8]\n"
+                                      "shutdown_delay: 0s\n";
+    server_process server((dir_ / "r.yaml").string());
+    ASSERT_TRUE(server.wait_ready()) << server.output();
+    ASSERT_EQ(answer(server.port()), to_bigcloud);
+
+    // A new commit; the old worktree stays.
+    commit("bbbb", bigcloud_file(64501));
+    swap_to("bbbb");
+    EXPECT_TRUE(wait_for([&] { return answer(server.port()) == to_google; }, 15s)) << server.output();
+    // Back again, and this time the old worktree is removed after the swap.
+    commit("cccc", bigcloud_file(64500));
+    swap_to("cccc");
+    fs::remove_all(root / ".worktrees/bbbb");
+    EXPECT_TRUE(wait_for([&] { return answer(server.port()) == to_bigcloud; }, 15s)) << server.output();
+    // A bad commit upstream: rejected, the previous providers keep serving.
+    const double failures = scrape_metric(server.admin_port(), "registry_redirector_config_reloads_total{result=\"failure\"}");
+    commit("dddd", "name: bigcloud\nredirectsTo:\n  registry: reg.bigcloud.example\nasns: [notanumber]\n");
+    swap_to("dddd");
+    EXPECT_TRUE(wait_for([&] {
+        return scrape_metric(server.admin_port(), "registry_redirector_config_reloads_total{result=\"failure\"}") > failures;
+    }, 15s)) << server.output();
+    EXPECT_EQ(answer(server.port()), to_bigcloud);
+    // The fix lands upstream: served again.
+    commit("eeee", bigcloud_file(64501));
+    swap_to("eeee");
+    EXPECT_TRUE(wait_for([&] { return answer(server.port()) == to_google; }, 15s)) << server.output();
+}
+
 TEST_F(ReloadTest, RestartOnlyKeysAreReported) {
     server_process server((dir_ / "r.yaml").string());
     ASSERT_TRUE(server.wait_ready()) << server.output();

@@ -12,6 +12,7 @@
 #include "registry_redirector/config/client_ip_policy.hpp"
 #include "registry_redirector/config/url_template.hpp"
 #include "registry_redirector/data/cloud_ranges.hpp"
+#include "registry_redirector/data/mrt_resolve.hpp"
 #include "registry_redirector/net/ip_prefix.hpp"
 
 namespace registry_redirector {
@@ -111,6 +112,9 @@ struct server_config {
     std::string log_level = "info";
     std::string providers_dir;              ///< resolved against the config file's folder
     std::vector<std::string> prefix_files;  ///< resolved likewise
+    /// `mrt: {min_peers, keep_long}`: how an MRT dump in prefix_files is
+    /// resolved (as `resolve --min-peers/--keep-long`).
+    mrt_resolve_options mrt;
     std::string default_provider = "google";
     std::vector<ip_prefix> trusted_proxies;
     /// Headers honoured from trusted proxies, in precedence order.

@@ -21,7 +21,7 @@ struct origin_v6 {
     std::uint32_t asn;
 };
 
-enum class prefix_format { pfx2asn, caida };
+enum class prefix_format { pfx2asn, caida, mrt };
 
 /// Every (prefix, origin) pair of one or more files. A multi-origin prefix
 /// appears once per origin. Not sorted or deduplicated: routing does that.
@@ -36,6 +36,9 @@ struct prefix_file_stats {
     std::size_t lines = 0;
     std::size_t entries_v4 = 0;
     std::size_t entries_v6 = 0;
+    /// When the data was taken, Unix seconds (0: unknown): an MRT dump's time,
+    /// or a table's "# data time: ... (SECONDS)" header line (resolve writes it).
+    std::uint32_t data_time = 0;
 };
 
 /// Bounds that keep a hostile or broken file from exhausting memory.
@@ -71,5 +74,14 @@ prefix_file_stats load_prefix_file(const std::string& path, origin_sink& into, c
 /// The same parser over text in memory (no gzip); `name` labels errors.
 prefix_file_stats load_prefix_text(const std::string& name, std::string_view text, origin_table& into,
                                    const prefix_file_limits& limits = {});
+
+/// Writes `table` in pfx2asn format ("PREFIX/LEN<TAB>ASN" rows, v4 then v6,
+/// in the table's order) after `header` (lines starting with "# "), gzip-
+/// compressed when `path` ends in ".gz". Atomic: written to a temporary file
+/// in the same folder, flushed to disk, then renamed over `path`; on any error
+/// the temporary file is removed and `path` is untouched. The gzip header
+/// carries no name or time, so equal input gives equal bytes. Throws
+/// config_error naming the file.
+void write_prefix_table(const std::string& path, const std::string& header, const origin_table& table);
 
 }  // namespace registry_redirector

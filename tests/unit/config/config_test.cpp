@@ -124,6 +124,8 @@ TEST(ServerConfigTest, DefaultsAndRelativePaths) {
     EXPECT_EQ(c.providers_dir, (dir.path() / "etc/asns").string());
     EXPECT_EQ(c.prefix_files[0], (dir.path() / "etc/data/t.gz").string());
     EXPECT_EQ(c.prefix_files[1], "/abs/t2.gz");
+    EXPECT_EQ(c.mrt.min_peers, 2u);
+    EXPECT_FALSE(c.mrt.keep_long);
 }
 
 TEST(ServerConfigTest, ParsesEveryKey) {
@@ -135,7 +137,8 @@ TEST(ServerConfigTest, ParsesEveryKey) {
                              "limits:\n  max_connections: 50\n  header_timeout: 2s\n  idle_timeout: 1000ms\n"
                              "  write_timeout: 1m\n  max_requests_per_connection: 7\n  max_header_bytes: 4096\n"
                              "shutdown_delay: 0s\nshutdown_timeout: 45s\naccess_log: json\n"
-                             "access_log_ipv4_prefix_length: 32\naccess_log_ipv6_prefix_length: 56\n");
+                             "access_log_ipv4_prefix_length: 32\naccess_log_ipv6_prefix_length: 56\n"
+                             "mrt: {min_peers: 3, keep_long: true}\n");
     const auto c = load_server_config(f);
     EXPECT_EQ(c.listen.host, "::");
     EXPECT_EQ(c.listen.port, 8081);
@@ -154,6 +157,8 @@ TEST(ServerConfigTest, ParsesEveryKey) {
     EXPECT_EQ(c.access_log, access_log_format::json);
     EXPECT_EQ(c.access_log_ipv4_prefix, 32);
     EXPECT_EQ(c.access_log_ipv6_prefix, 56);
+    EXPECT_EQ(c.mrt.min_peers, 3u);
+    EXPECT_TRUE(c.mrt.keep_long);
 }
 
 TEST(ServerConfigTest, RejectsBadValuesWithLine) {
@@ -172,6 +177,9 @@ TEST(ServerConfigTest, RejectsBadValuesWithLine) {
              bad_provider{"providers_dir: p\nprefixes: []\nlimits:\n  header_timeout: 1ms\n", 4, "out of range"},
              bad_provider{"providers_dir: p\nprefixes: []\naccess_log: yes\n", 3, "access_log"},
              bad_provider{"providers_dir: p\nprefixes: []\ndefault_provider: \"\"\n", 3, "default_provider"},
+             bad_provider{"providers_dir: p\nprefixes: []\nmrt:\n  min_peers: 0\n", 4, "mrt.min_peers is out of range"},
+             bad_provider{"providers_dir: p\nprefixes: []\nmrt:\n  keep_long: yes\n", 4, "mrt.keep_long must be true or false"},
+             bad_provider{"providers_dir: p\nprefixes: []\nmrt:\n  peers: 2\n", 4, "unknown key \"peers\" in mrt"},
          }) {
         temp_dir dir;
         const auto f = dir.write("r.yaml", c.yaml);

@@ -123,5 +123,15 @@ TEST(PrefixTableTest, MissingFileNamesThePath) {
     }
 }
 
+TEST(PrefixTableTest, DataTimeFromTheHeader) {
+    temp_dir dir;
+    origin_table t;
+    EXPECT_EQ(load_prefix_file(dir.write("a", "# data time: 2014-05-23T06:00:00Z (1400824800)\n1.0.0.0/24\t1\n"), t).data_time,
+              1400824800u);
+    EXPECT_EQ(load_prefix_file(dir.write("b", "# source date: 2026-06-19\n1.0.0.0/24\t1\n"), t).data_time, 1781827200u);
+    EXPECT_EQ(load_prefix_file(dir.write("c", "# source date: unknown\n1.0.0.0/24\t1\n"), t).data_time, 0u);
+    EXPECT_EQ(load_prefix_file(dir.write("d", "1.0.0.0/24\t1\n"), t).data_time, 0u);
+}
+
 }  // namespace
 }  // namespace registry_redirector
