@@ -20,10 +20,10 @@ if ! [[ "$seconds" =~ ^[0-9]+$ ]] || [ "$seconds" -lt 1 ]; then
   echo "usage: scripts/fuzz.sh [SECONDS] [TARGET...]" >&2
   exit 2
 fi
-all_targets=(fuzz_http fuzz_prefix_table fuzz_config fuzz_client_ip fuzz_mrt fuzz_tls)
+all_targets=(fuzz_http fuzz_prefix_table fuzz_config fuzz_client_ip fuzz_mrt fuzz_tls fuzz_routes)
 targets=("${all_targets[@]}")
 if [ $# -gt 0 ]; then targets=("$@"); fi
-declare -A max_len=([fuzz_http]=12288 [fuzz_prefix_table]=4096 [fuzz_config]=4096 [fuzz_client_ip]=2048 [fuzz_mrt]=16384 [fuzz_tls]=4096)
+declare -A max_len=([fuzz_http]=12288 [fuzz_prefix_table]=4096 [fuzz_config]=4096 [fuzz_client_ip]=2048 [fuzz_mrt]=16384 [fuzz_tls]=4096 [fuzz_routes]=2048)
 for t in "${targets[@]}"; do
   [ -n "${max_len[$t]:-}" ] || { echo "unknown target: $t (one of ${all_targets[*]})" >&2; exit 2; }
 done

@@ -57,9 +57,15 @@ http::response<http::string_body> answer(const http::request<http::empty_body>& 
         res.result(http::status::ok);
         res.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
         res.body() = h.metrics_text();
+    } else if (path == "/debug/route" && h.debug_route) {
+        const std::size_t q = target.find('?');
+        auto [status, body] = h.debug_route(q == std::string_view::npos ? std::string_view() : target.substr(q + 1));
+        res.result(static_cast<http::status>(status));
+        res.set(http::field::content_type, "application/json");
+        res.body() = std::move(body);
     } else {
         res.result(http::status::not_found);
-        res.body() = "Not found. Try /healthz, /readyz or /metrics.\n";
+        res.body() = "Not found. Try /healthz, /readyz, /metrics or /debug/route?ip=IP&path=PATH.\n";
     }
     res.prepare_payload();
     if (req.method() == http::verb::head) res.body().clear();  // Content-Length stays that of GET

@@ -20,6 +20,7 @@
 #include "registry_redirector/data/config_error.hpp"
 #include "registry_redirector/data/mrt_resolve.hpp"
 #include "registry_redirector/data/prefix_table.hpp"
+#include "registry_redirector/routing/decision_explainer.hpp"
 #include "registry_redirector/routing/routing_table.hpp"
 #include "registry_redirector/routing/table_diff.hpp"
 #include "registry_redirector/app/build_revision.hpp"
@@ -37,7 +38,7 @@ Usage:
   registry-redirector serve  --config FILE [--listen ADDR:PORT|off] [--tls-listen ADDR:PORT]
                              [--admin-listen ADDR:PORT] [--threads N] [--log-level LEVEL]
   registry-redirector check  --config FILE
-  registry-redirector lookup --config FILE IP...
+  registry-redirector lookup --config FILE [--path PATH] [--range] IP...
   registry-redirector reduce --config FILE --source TABLE --out FILE.gz [--source-date DATE]
   registry-redirector resolve --rib FILE... [--updates FILE...] --out TABLE.gz
                              [--min-peers N] [--keep-long] [--allow-truncated] [--config FILE]
@@ -52,8 +53,10 @@ Commands:
   check   Validate the config, provider files, prefix tables and TLS files;
           print each provider's ASNs and prefix counts, the certificate's
           subject, names and expiry, and every warning. Exit 1 on error.
-  lookup  For each IP: the matched prefix, its origin ASNs, the provider and
-          the hosts it is redirected to.
+  lookup  For each IP: the matched prefix, its origin ASNs, the provider, its
+          region, the path class, every candidate mirror and why it was or was
+          not chosen, and the answer (Location) for PATH (default /v2/),
+          with a Range header if --range is given.
   reduce  Write the rows of TABLE that are, or lie inside, a provider prefix:
           the small table to ship instead of the whole Internet.
   resolve Read BGP RIB dumps (MRT: TABLE_DUMP_V2 or TABLE_DUMP, plain, gzip
@@ -75,7 +78,8 @@ LEVEL is trace, debug, info, warn, error, critical or off.
 struct arguments {
     std::string command;
     std::optional<std::string> config, listen, tls_listen, admin_listen, threads, log_level, source, source_date, out, min_peers,
-        old_config, new_config;
+        old_config, new_config, path;
+    bool range = false;
     std::vector<std::string> positional;
     std::vector<std::string> ribs, updates;  ///< several after one flag, or the flag repeated
     bool keep_long = false;
@@ -98,12 +102,13 @@ arguments parse_arguments(int argc, char** argv) {
         {"--log-level", &arguments::log_level},   {"--source", &arguments::source},
         {"--source-date", &arguments::source_date}, {"--out", &arguments::out},
         {"--min-peers", &arguments::min_peers},   {"--old-config", &arguments::old_config},
-        {"--new-config", &arguments::new_config}};
+        {"--new-config", &arguments::new_config}, {"--path", &arguments::path}};
     const std::map<std::string, std::vector<std::string> arguments::*> lists{{"--rib", &arguments::ribs},
                                                                              {"--updates", &arguments::updates}};
     const std::map<std::string, bool arguments::*> flags{{"--keep-long", &arguments::keep_long},
                                                          {"--allow-truncated", &arguments::allow_truncated},
-                                                         {"--json", &arguments::json}};
+                                                         {"--json", &arguments::json},
+                                                         {"--range", &arguments::range}};
     for (int i = 2; i < argc; ++i) {
         std::string arg = argv[i];
         if (arg.rfind("--", 0) != 0) {
@@ -151,14 +156,41 @@ struct loaded_inputs {
     std::vector<provider_config> providers;
     origin_table origins;
     std::vector<prefix_file_stats> files;
+    routing_options options;
 };
 
 loaded_inputs load_inputs(const server_config& config) {
     loaded_inputs in;
     in.providers = load_providers(config.providers_dir);
     for (const auto& file : config.prefix_files) in.files.push_back(load_prefix_source(file, in.origins, config.mrt));
+    in.options.clouds = load_cloud_sources(config);
+    in.options.routes = config.routes;
+    in.options.explain_header = config.explain_header;
     return in;
 }
+
+std::string joined(const std::vector<std::string>& items, const char* separator = ", ") {
+    std::string out;
+    for (const auto& i : items) out += (out.empty() ? "" : separator) + i;
+    return out;
+}
+
+/// One line per mirror, for check.
+void print_mirrors(const routing_table& table, const routing_provider& p) {
+    for (std::uint32_t index : p.mirrors) {
+        const routing_mirror& m = table.mirrors()[index];
+        if (m.from_redirects_to) continue;  // shown as redirectsTo
+        std::vector<std::string> regions;
+        for (auto r : m.regions) regions.push_back(table.regions()[r]);
+        for (const auto& r : m.unknown_regions) regions.push_back(r + " (unknown)");
+        std::printf("  %-14s mirror %s: regions %s, weight %u%s%s%s\n", "", m.name.c_str(),
+                    m.any_region ? "any" : joined(regions).c_str(), m.weight, m.weight ? "" : " (standby)",
+                    m.ipv6 ? "" : ", no IPv6", m.ranges ? "" : ", no Range");
+        std::printf("  %-14s   registry %s | artifacts %s | blobs %s\n", "", m.registry.text.c_str(),
+                    m.artifacts.text.c_str(), m.blobs.text.c_str());
+    }
+}
+
 
 const char* format_name(prefix_format f) {
     switch (f) {
@@ -204,7 +236,8 @@ int run_check(const arguments& args) {
     const server_config config = load_server_config(*args.config);
     const auto started = std::chrono::steady_clock::now();
     loaded_inputs in = load_inputs(config);
-    const routing_table table = build_routing_table(in.providers, config.default_provider, std::move(in.origins));
+    const routing_table table =
+        build_routing_table(in.providers, config.default_provider, std::move(in.origins), std::move(in.options));
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
     std::printf("config %s\n", config.path.c_str());
@@ -218,18 +251,45 @@ int run_check(const arguments& args) {
         }
         std::printf("  %-14s IPv4 prefixes %7s  IPv6 prefixes %7s  ", p.name.c_str(), with_commas(p.prefixes_v4).c_str(),
                     with_commas(p.prefixes_v6).c_str());
-        if (p.redirects_to)
+        const bool has_mirrors = !p.mirrors.empty() && !table.mirrors()[p.mirrors[0]].from_redirects_to;
+        if (!p.active)
+            std::printf("-> active: false: served by the default, %s\n", table.providers()[table.default_index()].name.c_str());
+        else if (has_mirrors)
+            std::printf("-> %zu mirrors%s\n", p.mirrors.size(), i == table.default_index() ? " (default)" : "");
+        else if (p.redirects_to)
             std::printf("-> registry %s, artifacts %s%s\n", p.redirects_to->registry.c_str(),
                         p.redirects_to->artifacts.c_str(), i == table.default_index() ? " (default)" : "");
         else
             std::printf("-> no redirectsTo: served by the default, %s\n",
                         table.providers()[table.default_index()].name.c_str());
         std::printf("  %-14s ASNs: %s\n", "", asns.empty() ? "(none)" : asns.c_str());
+        if (!p.oncall.empty()) std::printf("  %-14s oncall: %s\n", "", joined(p.oncall).c_str());
+        print_mirrors(table, p);
     }
     std::printf("prefix tables:\n");
     for (const auto& f : in.files)
         std::printf("  %s: %s, %s lines, %s IPv4 + %s IPv6 rows\n", f.path.c_str(), format_name(f.format),
                     with_commas(f.lines).c_str(), with_commas(f.entries_v4).c_str(), with_commas(f.entries_v6).c_str());
+    if (!config.cloud_ranges.empty()) {
+        std::printf("cloud range files (%zu region labels in all, %s prefixes given to providers):\n",
+                    table.regions().size(), with_commas(table.stats().labelled_prefixes).c_str());
+        for (const auto& c : config.cloud_ranges)
+            std::printf("  %s: %s, provider %s\n", c.file.c_str(), to_string(c.format), c.provider.c_str());
+    }
+    if (const auto& r = table.routes()) {
+        std::printf("routes: status %u, upstream %s\n", r->status, r->upstream ? r->upstream->text.c_str() : "(none)");
+        for (std::size_t c = 0; c < path_class_count; ++c) {
+            const auto& a = r->classes[c];
+            std::printf("  %-9s %s%s%s\n", to_label(static_cast<path_class>(c)),
+                        a.kind == class_action_kind::fixed ? a.fixed.text.c_str() : to_label(a.kind),
+                        r->cache_control[c].empty() ? "" : ", Cache-Control: ", r->cache_control[c].c_str());
+        }
+        for (const auto& f : r->fixed)
+            std::printf("  fixed %s* -> %s\n", f.prefix.c_str(), f.not_found ? "404" : f.url.text.c_str());
+    } else {
+        std::printf("routes: none (registry host for /v2 paths, artifacts host for the rest; 302)\n");
+    }
+    if (config.explain_header) std::printf("explain_header: on (X-Redirect-Reason on every redirect)\n");
     const auto& s = table.stats();
     std::printf("routing table: %s IPv4 + %s IPv6 unique table prefixes -> %s IPv4 + %s IPv6 ranges, %.1f KiB (%s trie nodes, %s search spans), built in %.2f s\n",
                 with_commas(s.table_prefixes_v4).c_str(), with_commas(s.table_prefixes_v6).c_str(),
@@ -246,10 +306,15 @@ int run_check(const arguments& args) {
 
 int run_lookup(const arguments& args) {
     if (args.positional.empty()) throw usage_error("lookup needs at least one IP address");
+    const std::string path = args.path.value_or("/v2/");
+    if (path.empty() || path[0] != '/' ||
+        std::any_of(path.begin(), path.end(), [](char c) { return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f; }))
+        throw usage_error("--path must start with '/' and hold no blank or control character");
     const server_config config = load_server_config(*args.config);
     loaded_inputs in = load_inputs(config);
-    const route_explainer explainer(in.providers, config.default_provider, std::move(in.origins));
-    const auto& providers = explainer.table().providers();
+    const route_explainer explainer(in.providers, config.default_provider, std::move(in.origins), std::move(in.options));
+    const routing_table& table = explainer.table();
+    const auto& providers = table.providers();
     int status = 0;
     for (const auto& text : args.positional) {
         const auto address = parse_ip_address(text);
@@ -262,12 +327,25 @@ int run_lookup(const arguments& args) {
         std::string origins;
         for (auto asn : e.origins) origins += (origins.empty() ? "AS" : ",AS") + std::to_string(asn);
         std::string prefix = e.prefix ? to_string(*e.prefix) : "none";
-        if (e.explicit_cidr) prefix += " (explicit cidr)";
+        if (e.explicit_cidr) prefix += " (explicit cidr or range file)";
         const std::string matched = e.matched == routing_table::no_provider ? "none" : providers[e.matched].name;
         const auto& target = providers[e.redirect];
-        std::printf("%s\tprefix=%s origins=%s provider=%s redirect=%s registry=%s artifacts=%s\n", text.c_str(),
-                    prefix.c_str(), origins.empty() ? "-" : origins.c_str(), matched.c_str(), target.name.c_str(),
-                    target.redirects_to->registry.c_str(), target.redirects_to->artifacts.c_str());
+        if (target.redirects_to && (target.mirrors.empty() || table.mirrors()[target.mirrors[0]].from_redirects_to))
+            std::printf("%s\tprefix=%s origins=%s provider=%s redirect=%s registry=%s artifacts=%s\n", text.c_str(),
+                        prefix.c_str(), origins.empty() ? "-" : origins.c_str(), matched.c_str(), target.name.c_str(),
+                        target.redirects_to->registry.c_str(), target.redirects_to->artifacts.c_str());
+        else
+            std::printf("%s\tprefix=%s origins=%s provider=%s redirect=%s mirrors=%zu\n", text.c_str(), prefix.c_str(),
+                        origins.empty() ? "-" : origins.c_str(), matched.c_str(), target.name.c_str(),
+                        target.mirrors.size());
+        const decision_explanation d = explain_decision(table, path, *address, args.range);
+        const std::string region = table.region_name(e.region).empty() ? "none" : std::string(table.region_name(e.region));
+        std::printf("  region=%s path=%s class=%s action=%s needs=%s\n", region.c_str(), path.c_str(),
+                    to_label(d.decision.klass), to_label(d.decision.action), describe_needs(*address, args.range).c_str());
+        for (const auto& c : d.candidates)
+            std::printf("  mirror %s (%s): %s\n", table.mirrors()[c.mirror].name.c_str(),
+                        providers[table.mirrors()[c.mirror].provider].name.c_str(), c.verdict.c_str());
+        std::printf("  answer: %s\n", d.outcome.c_str());
     }
     return status;
 }
@@ -278,7 +356,8 @@ int run_reduce(const arguments& args) {
     const auto providers = load_providers(config.providers_dir);
     origin_table source;
     const prefix_file_stats stats = load_prefix_file(*args.source, source);
-    const origin_table reduced = reduce_to_providers(providers, std::move(source));
+    // Rows inside cloud range prefixes can change a decision too (holes).
+    const origin_table reduced = reduce_to_providers(providers, std::move(source), load_cloud_sources(config));
     std::string names;
     for (const auto& p : providers) names += (names.empty() ? "" : " ") + p.name;
     const std::string source_name = std::filesystem::path(*args.source).filename().string();

@@ -27,6 +27,7 @@
 #include "registry_redirector/mirrors/mirror_prober.hpp"
 #include "registry_redirector/app/build_revision.hpp"
 #include "registry_redirector/data/config_error.hpp"
+#include "registry_redirector/admin/debug_route.hpp"
 #include "registry_redirector/app/config_watcher.hpp"
 #include "registry_redirector/http/http_server.hpp"
 #include "registry_redirector/data/mrt_resolve.hpp"
@@ -313,7 +314,12 @@ public:
         admin_server admin(config_.admin_listen, {[this] { return store_.generation() > 0 && !draining_.load(); },
                                                   [this] { return metrics_text(); },
                                                   {mirror_routes({&prober_, [this] { return describe_mirrors(); },
-                                                                  [this] { return admin_token(); }})}});
+                                                                  [this] { return admin_token(); }})},
+                                                  [this](std::string_view query) {
+                                                      const auto snapshot = store_.load();
+                                                      auto a = debug_route(snapshot.get(), query);
+                                                      return std::pair{a.status, std::move(a.json)};
+                                                  }});
         prober_.start();
         server_ = &server;
         if (access_log_) access_log_->start();

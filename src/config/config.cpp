@@ -268,7 +268,8 @@ route_config parse_routes(const yaml_file& f, const YAML::Node& n) {
                 f.fail(kv.first, "routes.fixed path \"" + fr.prefix + "\" must start with '/' and hold no blank, control character or '?'");
             for (const auto& other : r.fixed)
                 if (other.prefix == fr.prefix) f.fail(kv.first, "routes.fixed lists \"" + fr.prefix + "\" twice");
-            fr.url = f.url(kv.second, "routes.fixed \"" + fr.prefix + "\"", template_mode::fixed);
+            if (kv.second.IsScalar() && kv.second.Scalar() == "not_found") fr.not_found = true;
+            else fr.url = f.url(kv.second, "routes.fixed \"" + fr.prefix + "\"", template_mode::fixed);
             r.fixed.push_back(std::move(fr));
         }
         // The longest matching prefix wins: try long ones first.

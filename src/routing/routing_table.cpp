@@ -282,8 +282,12 @@ resolution_inputs prepare(const std::vector<provider_config>& providers, const s
         warnings.push_back("AS" + std::to_string(asn) + " is listed by " + names + "; " + providers[who[0]].name +
                            " wins (its file name sorts first)");
     }
-    for (const auto& p : providers)
-        for (const auto& w : p.warnings) warnings.push_back(w);
+    for (const auto& p : providers) {
+        const bool has_ranges = std::any_of(clouds.begin(), clouds.end(),
+                                            [&](const labelled_source& c) { return c.source.provider == p.name; });
+        for (const auto& w : p.warnings)
+            if (!has_ranges || w.find("lists no asns and no cidrs") == std::string::npos) warnings.push_back(w);
+    }
     return in;
 }
 
@@ -436,7 +440,8 @@ routing_table build_routing_table(const std::vector<provider_config>& providers,
     // ASN, a stale table): nobody is sent to it.
     for (std::size_t i = 0; i < providers.size(); ++i) {
         const routing_provider& p = t.providers_[i];
-        if (p.prefixes_v4 + p.prefixes_v6 != 0) continue;
+        // The default serves every client no prefix gives another provider.
+        if (p.prefixes_v4 + p.prefixes_v6 != 0 || i == t.default_index_) continue;
         std::string asns;
         for (std::size_t k = 0; k < p.asns.size() && k < 8; ++k) {
             asns += k ? ", AS" : "AS";
@@ -673,9 +678,10 @@ origin_table provider_row_filter::finish() {
     return out;
 }
 
-origin_table reduce_to_providers(const std::vector<provider_config>& providers, origin_table origins) {
+origin_table reduce_to_providers(const std::vector<provider_config>& providers, origin_table origins,
+                                 const std::vector<labelled_source>& clouds) {
     std::vector<std::string> ignored;
-    const resolution_inputs in = prepare(providers, std::string(), ignored);
+    const resolution_inputs in = prepare(providers, std::string(), ignored, clouds);
     const asn_owners owners(providers);
     origin_table out;
     reduce_family(origins.v4, in.cidrs_v4, owners, out.v4);

@@ -36,6 +36,8 @@ struct admin_handlers {
     /// Further endpoints (/mirrors, ...), tried before the 404. Nothing = not
     /// this route. May be empty.
     std::vector<std::function<std::optional<admin_reply>(const admin_request&)>> routes;
+    /// /debug/route: (status, JSON body) for the query string; unset = 404.
+    std::function<std::pair<unsigned, std::string>(std::string_view query)> debug_route;
 };
 
 /// Thread safety: construct, start and stop from one thread; the handlers are

@@ -86,10 +86,12 @@ struct class_action {
     url_template fixed;  ///< for kind == fixed
 };
 
-/// `routes.fixed`: a request whose path starts with `prefix` goes to `url`.
+/// `routes.fixed`: a request whose path starts with `prefix` goes to `url`
+/// (or gets a 404, for the value `not_found`).
 struct fixed_route {
     std::string prefix;
     url_template url;
+    bool not_found = false;
 };
 
 /// `routes`: present = OCI mode (every GET/HEAD is classified).

@@ -62,6 +62,11 @@ route_decision decide_route(const routing_table& table, std::string_view target,
         }
         for (const fixed_route& f : routes->fixed)
             if (info.path.substr(0, f.prefix.size()) == f.prefix) {
+                if (f.not_found) {
+                    d.action = class_action_kind::not_found;
+                    d.what = decision_kind::not_found;
+                    return d;
+                }
                 d.action = class_action_kind::fixed;
                 d.location = &f.url;
                 return d;

@@ -261,8 +261,10 @@ routing_table build_routing_table(const std::vector<provider_config>& providers,
 /// Keeps the rows of every prefix that is, or lies inside, a provider's
 /// prefix (one whose origin a provider lists, or an explicit cidr), and drops
 /// the rest, which cannot change any decision. This is how the shipped
-/// reduced table is made from a whole-Internet dump.
-origin_table reduce_to_providers(const std::vector<provider_config>& providers, origin_table origins);
+/// reduced table is made from a whole-Internet dump. Cloud range prefixes
+/// (`clouds`) count as the providers' own, like cidrs.
+origin_table reduce_to_providers(const std::vector<provider_config>& providers, origin_table origins,
+                                 const std::vector<labelled_source>& clouds = {});
 
 /// reduce_to_providers as the rows stream in: keeps, while a table is being
 /// parsed, exactly the rows reduce_to_providers would keep, so a

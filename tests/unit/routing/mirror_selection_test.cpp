@@ -101,6 +101,21 @@ TEST_F(MirrorSelectionTest, AnotherProvidersLabelIsNotInherited) {
     EXPECT_EQ(region(t, "203.0.5.1"), "eastus");
 }
 
+TEST_F(MirrorSelectionTest, ReduceKeepsHolesInsideCloudRangePrefixes) {
+    providers = {provider_yaml("amazon", "asns: [64500]\nredirectsTo: {registry: r.aws.example, artifacts: a.aws.example}\n"),
+                 provider_yaml("google", "asns: [64520]\nredirectsTo: {registry: r.g.example, artifacts: a.g.example}\n")};
+    add(origins, "100.64.9.0/24", 64999);  // a customer network inside AWS GLOBAL 100.64.0.0/16
+    auto has_hole = [](const origin_table& t) {
+        return std::any_of(t.v4.begin(), t.v4.end(), [](const origin_v4& r) { return r.asn == 64999u && r.length == 24 && (r.network >> 8) == 0x644009u; });
+    };
+    EXPECT_FALSE(has_hole(reduce_to_providers(providers, origins)));
+    const auto reduced = reduce_to_providers(providers, origins, options.clouds);
+    EXPECT_TRUE(has_hole(reduced));
+    const auto full = build(), small = build_routing_table(providers, "google", reduced, options);
+    for (const char* a : {"100.64.9.1", "100.64.1.1", "198.51.8.1", "198.51.100.1"})
+        EXPECT_EQ(full.network_for(ip(a)), small.network_for(ip(a))) << a;
+}
+
 TEST_F(MirrorSelectionTest, UnknownProviderInCloudRangesIsAnErrorAtItsLine) {
     options.clouds[0].source.provider = "amazn";
     providers = {provider_yaml("google", "asns: [64520]\nredirectsTo: {registry: r.g.example, artifacts: a.g.example}\n")};

@@ -12,7 +12,7 @@ routes:
   upstream: https://up.example/v2/proj/images{v2_path}
   classes: {ping: ok, blob: mirror, manifest: upstream, other_v2: upstream,
             root: "https://project.example/", artifact: not_found}
-  fixed: {"/privacy": "https://policy.example/privacy/"}
+  fixed: {"/privacy": "https://policy.example/privacy/", "/v2/_catalog": not_found}
   cache_control: {blob: "public, max-age=3600", ping: "no-store"}
 )";
 
@@ -85,6 +85,10 @@ TEST_F(RouteDecisionTest, EveryClassAndAction) {
     d = decide_route(table, "/privacy-anything?x", other, false);
     EXPECT_EQ(d.action, class_action_kind::fixed);
     EXPECT_EQ(location(d), "https://policy.example/privacy/");
+
+    d = decide_route(table, "/v2/_catalog?n=1", other, false);
+    EXPECT_EQ(d.what, decision_kind::not_found);
+    EXPECT_EQ(d.action, class_action_kind::not_found);
 
     d = decide_route(table, "/v3/", other, false);
     EXPECT_EQ(d.what, decision_kind::not_found);
