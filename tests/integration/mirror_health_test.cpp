@@ -140,6 +140,10 @@ protected:
         ASSERT_FALSE(b_clients_.empty());
     }
 
+    void fail_all_mirrors() {
+        for (auto* m : {&a_, &b_, &g_}) m->set_mode(mirror_mode::server_error);
+    }
+
     /// True when every client in `ips` is redirected to `host`.
     bool all_go_to(unsigned short port, const std::vector<std::string>& ips, const std::string& host) {
         return std::all_of(ips.begin(), ips.end(), [&](const std::string& ip) { return redirect_host(port, ip) == host; });
@@ -298,9 +302,7 @@ TEST_F(MirrorHealthTest, EverythingDownGoesToTheUpstream) {
     ASSERT_TRUE(server.wait_ready()) << server.output();
     learn_clients(server.port());
     if (HasFatalFailure()) return;
-    a_.set_mode(mirror_mode::server_error);
-    b_.set_mode(mirror_mode::server_error);
-    g_.set_mode(mirror_mode::server_error);
+    fail_all_mirrors();
     EXPECT_TRUE(wait_for([&] {
         return all_go_to(server.port(), a_clients_, "upstream.example") &&
                all_go_to(server.port(), b_clients_, "upstream.example");
@@ -316,9 +318,7 @@ TEST_F(MirrorHealthTest, EverythingDownWithoutRoutesUsesTheDefaultProviderAsIfUp
     ASSERT_TRUE(server.wait_ready()) << server.output();
     learn_clients(server.port());
     if (HasFatalFailure()) return;
-    a_.set_mode(mirror_mode::server_error);
-    b_.set_mode(mirror_mode::server_error);
-    g_.set_mode(mirror_mode::server_error);
+    fail_all_mirrors();
     ASSERT_TRUE(wait_state(server.admin_port(), "mirror-a", "down"));
     ASSERT_TRUE(wait_state(server.admin_port(), "mirror-b", "down"));
     ASSERT_TRUE(wait_state(server.admin_port(), "mirror-g", "down"));
