@@ -46,14 +46,14 @@ struct blob_checker::impl {
 
     explicit impl(asio::io_context& c) : context(c) {}
 
-    static std::string pool_key(const http_url& url) {
+    static std::string pool_key(const mirror_url& url) {
         return (url.https ? "https://" : "http://") + host_header(url);
     }
 
     /// One HEAD, on a pooled connection when one is idle. A pooled
     /// connection the mirror has closed meanwhile fails at once: then one
     /// retry on a new connection.
-    asio::awaitable<unsigned> head(http_url url, std::shared_ptr<asio::ssl::context> tls, steady::time_point deadline) {
+    asio::awaitable<unsigned> head(mirror_url url, std::shared_ptr<asio::ssl::context> tls, steady::time_point deadline) {
         const std::string key = pool_key(url);
         for (int attempt = 0;; ++attempt) {
             mirror_connection connection;
@@ -98,7 +98,7 @@ struct blob_checker::impl {
                                      std::shared_ptr<asio::ssl::context> tls) {
         blob_verdict verdict = blob_verdict::unknown;
         try {
-            const auto parsed = parse_http_url(url);
+            const auto parsed = parse_mirror_url(url);
             if (!parsed) throw mirror_failure(probe_outcome::error, "invalid blob URL");
             const unsigned status = co_await self->head(*parsed, tls, steady::now() + config.timeout);
             const auto now = steady::now();

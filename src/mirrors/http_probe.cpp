@@ -21,8 +21,8 @@ namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using steady = std::chrono::steady_clock;
 
-std::optional<http_url> parse_http_url(std::string_view text) {
-    http_url url;
+std::optional<mirror_url> parse_mirror_url(std::string_view text) {
+    mirror_url url;
     if (text.starts_with("https://")) {
         url.https = true;
         text.remove_prefix(8);
@@ -93,7 +93,7 @@ struct exchange {
 };
 
 template <class Stream>
-asio::awaitable<exchange> send_and_read(Stream& stream, beast::tcp_stream& lowest, const http_url& url,
+asio::awaitable<exchange> send_and_read(Stream& stream, beast::tcp_stream& lowest, const mirror_url& url,
                                         const probe_config& config, steady::time_point deadline, ssl_st* ssl_handle) {
     http::request<http::empty_body> request(config.method == probe_config::http_method::head ? http::verb::head
                                                                                              : http::verb::get,
@@ -142,7 +142,7 @@ asio::awaitable<exchange> send_and_read(Stream& stream, beast::tcp_stream& lowes
 }
 
 /// One request to `url` on a new connection.
-asio::awaitable<exchange> fetch(const http_url& url, const probe_config& config, ssl::context* tls,
+asio::awaitable<exchange> fetch(const mirror_url& url, const probe_config& config, ssl::context* tls,
                                 steady::time_point deadline) {
     mirror_connection connection = co_await connect_to_mirror(url, tls, deadline);
     auto result = co_await connection.with_stream([&](auto& stream) {
@@ -155,11 +155,11 @@ asio::awaitable<exchange> fetch(const http_url& url, const probe_config& config,
 }
 
 /// Resolves a Location against the URL it came from.
-std::optional<http_url> follow(const http_url& from, const std::string& location) {
-    if (location.starts_with("http://") || location.starts_with("https://")) return parse_http_url(location);
-    if (location.starts_with("//")) return parse_http_url((from.https ? "https:" : "http:") + location);
+std::optional<mirror_url> follow(const mirror_url& from, const std::string& location) {
+    if (location.starts_with("http://") || location.starts_with("https://")) return parse_mirror_url(location);
+    if (location.starts_with("//")) return parse_mirror_url((from.https ? "https:" : "http:") + location);
     if (location.empty() || location.front() != '/') return std::nullopt;  // relative paths: not from a registry
-    http_url next = from;
+    mirror_url next = from;
     next.target = location;
     return next;
 }
@@ -170,7 +170,7 @@ asio::awaitable<void> run(probe_config config, std::shared_ptr<ssl::context> tls
     const auto deadline = started + config.timeout;
     probe_result result;
     try {
-        auto url = parse_http_url(config.url);
+        auto url = parse_mirror_url(config.url);
         if (!url) throw mirror_failure(probe_outcome::error, "invalid probe URL");
         const int max_redirects = config.follow_redirects ? 3 : 0;
         for (int hop = 0;; ++hop) {

@@ -57,14 +57,14 @@ void mirror_connection::close() noexcept {
     lowest().socket().close(ignored);
 }
 
-std::string host_header(const http_url& url) {
+std::string host_header(const mirror_url& url) {
     const bool default_port = url.port == (url.https ? 443 : 80);
     std::string host = url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
     if (!default_port) host += ":" + std::to_string(url.port);
     return host;
 }
 
-asio::awaitable<mirror_connection> connect_to_mirror(const http_url& url, ssl::context* tls,
+asio::awaitable<mirror_connection> connect_to_mirror(const mirror_url& url, ssl::context* tls,
                                                      std::chrono::steady_clock::time_point deadline) {
     auto executor = co_await asio::this_coro::executor;
     tcp::resolver resolver(executor);

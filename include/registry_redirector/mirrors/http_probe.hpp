@@ -20,7 +20,7 @@
 
 namespace registry_redirector {
 
-struct http_url {
+struct mirror_url {
     bool https = false;
     std::string host;  ///< a name or a numeric address, without brackets
     std::uint16_t port = 0;
@@ -28,7 +28,7 @@ struct http_url {
 };
 
 /// Parses an absolute http:// or https:// URL (no user info, no fragment).
-std::optional<http_url> parse_http_url(std::string_view text);
+std::optional<mirror_url> parse_mirror_url(std::string_view text);
 
 /// The TLS client context a probe verifies with: peer verification on, the
 /// system trust store or only `ca_file`. Throws std::runtime_error naming

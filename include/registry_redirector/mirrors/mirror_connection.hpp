@@ -48,10 +48,10 @@ struct mirror_connection {
 
 /// Resolves, connects and (for https) handshakes with SNI and certificate
 /// and host name verification, all before `deadline`. Throws mirror_failure.
-boost::asio::awaitable<mirror_connection> connect_to_mirror(const http_url& url, boost::asio::ssl::context* tls,
+boost::asio::awaitable<mirror_connection> connect_to_mirror(const mirror_url& url, boost::asio::ssl::context* tls,
                                                             std::chrono::steady_clock::time_point deadline);
 
 /// The Host header value for `url` (brackets for IPv6, the port unless default).
-std::string host_header(const http_url& url);
+std::string host_header(const mirror_url& url);
 
 }  // namespace registry_redirector

@@ -42,24 +42,24 @@ probe_config config_for(const std::string& url) {
     return c;
 }
 
-TEST(HttpUrlTest, ParsesAndRejects) {
-    auto u = parse_http_url("https://mirror.example:8443/v2/pause/blobs/sha256:ab?x=1");
+TEST(MirrorUrlTest, ParsesAndRejects) {
+    auto u = parse_mirror_url("https://mirror.example:8443/v2/pause/blobs/sha256:ab?x=1");
     ASSERT_TRUE(u);
     EXPECT_TRUE(u->https);
     EXPECT_EQ(u->host, "mirror.example");
     EXPECT_EQ(u->port, 8443);
     EXPECT_EQ(u->target, "/v2/pause/blobs/sha256:ab?x=1");
-    u = parse_http_url("http://[::1]/");
+    u = parse_mirror_url("http://[::1]/");
     ASSERT_TRUE(u);
     EXPECT_EQ(u->host, "::1");
     EXPECT_EQ(u->port, 80);
-    u = parse_http_url("https://h");
+    u = parse_mirror_url("https://h");
     ASSERT_TRUE(u);
     EXPECT_EQ(u->target, "/");
     EXPECT_EQ(u->port, 443);
     for (const char* bad : {"ftp://h/", "https://", "https://user@h/", "http://h:0/", "http://h:70000/",
                             "http://h/a b", "http://h/#frag", "http://[::1/", "h/"})
-        EXPECT_FALSE(parse_http_url(bad)) << bad;
+        EXPECT_FALSE(parse_mirror_url(bad)) << bad;
 }
 
 TEST(HttpProbeTest, PassesOnAcceptedStatus) {
