@@ -100,7 +100,7 @@ TEST_F(MirrorsTest, ArcheioAnswersOnTheRealBinary) {
     EXPECT_EQ(r->status, 400);
 
     const unsigned short admin = server_->admin_port();
-    EXPECT_EQ(scrape_metric(admin, "registry_redirector_mirror_redirects_total{mirror=\"s3-eu-west-3\"}"), 1);
+    EXPECT_EQ(scrape_metric(admin, "registry_redirector_mirror_requests_total{class=\"blob\",mirror=\"s3-eu-west-3\"}"), 1);
     EXPECT_EQ(scrape_metric(admin, "registry_redirector_path_class_total{action=\"mirror\",class=\"blob\"}"), 3);
     EXPECT_EQ(scrape_metric(admin, "registry_redirector_path_class_total{action=\"ok\",class=\"ping\"}"), 1);
     EXPECT_EQ(scrape_metric(admin, "registry_redirector_requests_total{code=\"404\",provider=\"none\",route=\"not_found\"}"), 1);
