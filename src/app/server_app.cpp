@@ -489,18 +489,21 @@ private:
             g.Set(static_cast<double>(f.data_time));
             data_time_children_.push_back(&g);
         }
-        generation_ = r.snapshot->generation;
+        const std::vector<std::string> warnings = r.snapshot->routes.warnings();
+        const std::uint64_t published = r.snapshot->generation;
+        // Watch the (possibly new) folders before the table goes live, so a
+        // change written the moment /readyz turns 200 is not missed.
+        update_watches();
+        // The table goes live before config_info names it: whoever sees the
+        // new generation on /metrics must get the new answers.
+        store_.publish(std::move(r.snapshot));
+        generation_ = published;
         current_sha_ = r.sha;
         if (info_child_) config_info_.Remove(info_child_);
         info_child_ = &config_info_.Add({{"generation", std::to_string(generation_)}, {"sha256", current_sha_}});
         info_child_->Set(1);
         last_success_.SetToCurrentTime();
         if (!initial) reload_success_.Increment();
-        const std::vector<std::string> warnings = r.snapshot->routes.warnings();
-        // Watch the (possibly new) folders before the table goes live, so a
-        // change written the moment /readyz turns 200 is not missed.
-        update_watches();
-        store_.publish(std::move(r.snapshot));
         malloc_trim(0);  // return the parse buffers: steady-state RSS is the table
         // The I/O threads drop the old table at their next deadline sweep
         // (250 ms) even when idle; then its memory can go back too.
