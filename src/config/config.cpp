@@ -723,9 +723,6 @@ provider_config parse_provider(const std::string& path, const std::string& text)
                 if (t->insecure)
                     p.warnings.push_back(path + ":" + std::to_string(m.line) + ": mirror " + m.name + " uses http:// (" +
                                          t->text + "): clients may refuse an insecure redirect");
-            if (m.check_blobs)
-                p.warnings.push_back(path + ":" + std::to_string(m.line) + ": mirror " + m.name +
-                                     ": check_blobs is validated but not enforced yet (README \"Mirror health\")");
             p.mirrors.push_back(std::move(m));
         }
         if (p.mirrors.empty()) f.fail(n, "mirrors must list at least one mirror (omit it to use redirectsTo)");

@@ -112,6 +112,7 @@ struct blob_checker::impl {
         } catch (const std::exception&) {
             verdict = blob_verdict::unknown;  // timeouts and errors: not cached, the next request asks again
         }
+        cache->count_check(verdict);
         auto found = self->pending.find(url);
         if (found == self->pending.end()) co_return;
         std::vector<waiter> waiters = std::move(found->second);

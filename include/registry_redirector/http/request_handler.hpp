@@ -4,6 +4,7 @@
 /// clocks, no globals: unit tests call it directly.
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -56,9 +57,18 @@ struct response_plan {
 
 /// The decision. `snapshot` is null until the first routing table loads
 /// (answered 503). `peer_source` says whether `peer` is the TCP peer or
-/// came from a PROXY protocol header. noexcept, allocation-free.
+/// came from a PROXY protocol header. `excluded` lists mirrors to pass over
+/// like down ones (their blob existence check said no). noexcept,
+/// allocation-free.
 response_plan handle_request(const request_view& request, const ip_address& peer, const serving_snapshot* snapshot,
-                             client_ip_source peer_source = client_ip_source::peer) noexcept;
+                             client_ip_source peer_source = client_ip_source::peer,
+                             std::span<const std::uint32_t> excluded = {}) noexcept;
+
+/// The blob existence check `plan` needs before it may be sent: its
+/// mirror's, for a blob redirect to a mirror with check_blobs that is not
+/// already in `excluded`; else null. noexcept.
+const blob_check* blob_check_for(const response_plan& plan, const serving_snapshot& snapshot,
+                                 std::span<const std::uint32_t> excluded) noexcept;
 
 /// A response for a request the parser rejected (no request_view exists).
 response_plan reject(status_code status) noexcept;

@@ -1,4 +1,4 @@
-#include "registry_redirector/mirrors/blob_existence_cache.hpp"
+#include "registry_redirector/routing/blob_existence_cache.hpp"
 
 #include <algorithm>
 

@@ -2,7 +2,8 @@
 /// What we know about blob URLs on a mirror: exists (cached long), missing
 /// (cached briefly), or unknown. Bounded: least recently used entries go
 /// first. Sharded so that I/O threads rarely meet on one lock; a lookup
-/// allocates nothing.
+/// allocates nothing. Like health_board, it is state the I/O threads read
+/// and mirrors/ writes (blob_checker), so it lives beside the snapshot.
 
 #include <atomic>
 #include <chrono>
@@ -35,6 +36,15 @@ public:
     /// entry of the shard when it is full.
     void insert(std::string_view url, bool exists, clock::time_point expires);
 
+    /// Counts the outcome of a HEAD the checker sent (for metrics).
+    void count_check(blob_verdict verdict) noexcept {
+        checks_[static_cast<std::size_t>(verdict)].fetch_add(1, std::memory_order_relaxed);
+    }
+    /// HEADs sent whose answer was `verdict` (unknown: timeout or error).
+    std::uint64_t checks(blob_verdict verdict) const noexcept {
+        return checks_[static_cast<std::size_t>(verdict)].load(std::memory_order_relaxed);
+    }
+
     std::uint64_t hits() const noexcept;
     std::uint64_t misses() const noexcept;
     std::uint64_t evictions() const noexcept;
@@ -63,6 +73,7 @@ private:
     shard& shard_for(std::string_view url) noexcept;
 
     std::unique_ptr<shard[]> shards_;
+    std::atomic<std::uint64_t> checks_[3] = {};
 };
 
 }  // namespace registry_redirector
