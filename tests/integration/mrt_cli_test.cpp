@@ -29,6 +29,15 @@ struct scratch {
     ~scratch() { fs::remove_all(dir); }
 };
 
+/// asns/amazon.yaml (AS16509) and asns/google.yaml (AS15169), both with redirectsTo.
+void write_providers(const fs::path& dir) {
+    fs::create_directories(dir / "asns");
+    std::ofstream(dir / "asns/amazon.yaml") << "name: amazon\nredirectsTo:\n  registry: r.amazon.example\n"
+                                               "  artifacts: a.amazon.example\nasns: [16509]\n";
+    std::ofstream(dir / "asns/google.yaml") << "name: google\nredirectsTo:\n  registry: r.google.example\n"
+                                               "  artifacts: a.google.example\nasns: [15169]\n";
+}
+
 TEST(MrtCliTest, ResolveRealDumpsIsDeterministicAndAtomic) {
     if (!fs::is_directory(samples)) GTEST_SKIP() << samples << " is missing";
     scratch s;
@@ -83,11 +92,7 @@ TEST(MrtCliTest, ResolveUsageAndInputErrors) {
 /// The issue's integration test: a config whose prefixes: is an MRT file.
 TEST(MrtCliTest, ServerAcceptsAnMrtDumpAsPrefixes) {
     scratch s;
-    fs::create_directories(s.dir / "asns");
-    std::ofstream(s.dir / "asns/amazon.yaml") << "name: amazon\nredirectsTo:\n  registry: r.amazon.example\n"
-                                                 "  artifacts: a.amazon.example\nasns: [16509]\n";
-    std::ofstream(s.dir / "asns/google.yaml") << "name: google\nredirectsTo:\n  registry: r.google.example\n"
-                                                 "  artifacts: a.google.example\nasns: [15169]\n";
+    write_providers(s.dir);
     // 1.0.0.0/24: AS16509 at two sessions (kept); 1.0.4.0/22: AS16509 at one
     // (a leak: dropped at min_peers 2); 2a00:1450::/32: AS16509 at three.
     std::vector<peer_entry> peers;
@@ -135,11 +140,7 @@ TEST(MrtCliTest, ServerAcceptsAnMrtDumpAsPrefixes) {
 
 TEST(MrtCliTest, DiffExitStatusGatesCi) {
     scratch s;
-    fs::create_directories(s.dir / "asns");
-    std::ofstream(s.dir / "asns/amazon.yaml") << "name: amazon\nredirectsTo:\n  registry: r.amazon.example\n"
-                                                 "  artifacts: a.amazon.example\nasns: [16509]\n";
-    std::ofstream(s.dir / "asns/google.yaml") << "name: google\nredirectsTo:\n  registry: r.google.example\n"
-                                                 "  artifacts: a.google.example\nasns: [15169]\n";
+    write_providers(s.dir);
     std::ofstream(s.dir / "old.tsv") << "1.0.0.0/24\t16509\n9.9.9.0/24\t64500\n";
     std::ofstream(s.dir / "same.tsv") << "1.0.0.0/24\t16509\n";  // rows differ, answers do not
     std::ofstream(s.dir / "new.tsv") << "1.0.0.0/24\t15169\n";
@@ -164,11 +165,7 @@ TEST(MrtCliTest, DiffExitStatusGatesCi) {
 /// taking a /24 out of a labelled range.
 TEST(MrtCliTest, DiffReportsRegionMoves) {
     scratch s;
-    fs::create_directories(s.dir / "asns");
-    std::ofstream(s.dir / "asns/amazon.yaml") << "name: amazon\nredirectsTo:\n  registry: r.amazon.example\n"
-                                                 "  artifacts: a.amazon.example\nasns: [16509]\n";
-    std::ofstream(s.dir / "asns/google.yaml") << "name: google\nredirectsTo:\n  registry: r.google.example\n"
-                                                 "  artifacts: a.google.example\nasns: [15169]\n";
+    write_providers(s.dir);
     std::ofstream(s.dir / "old.tsv") << "1.0.0.0/24\t16509\n";
     std::ofstream(s.dir / "new.tsv") << "1.0.0.0/24\t15169\n";
     std::ofstream(s.dir / "aws-1.json") << R"({"prefixes":[{"ip_prefix":"1.0.0.0/16","region":"us-east-1"},)"
