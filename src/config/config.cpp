@@ -87,8 +87,8 @@ public:
         return v;
     }
 
-    /// "250ms", "5s" or "2m": a whole number with a unit, so that no value
-    /// is ambiguous about seconds versus milliseconds.
+    /// "250ms", "5s", "2m" or "24h": a whole number with a unit, so that no
+    /// value is ambiguous about seconds versus milliseconds.
     std::chrono::milliseconds duration(const YAML::Node& node, const std::string& what, std::chrono::milliseconds min,
                                        std::chrono::milliseconds max) const {
         const std::string range = " (from " + std::to_string(min.count()) + "ms to " + std::to_string(max.count()) + "ms)";
@@ -100,8 +100,9 @@ public:
         if (unit == "ms") factor = 1;
         else if (unit == "s") factor = 1000;
         else if (unit == "m") factor = 60'000;
+        else if (unit == "h") factor = 3'600'000;
         if (!node.IsScalar() || ec != std::errc{} || end == s.data() || factor == 0)
-            fail(node, what + " must be a duration such as 500ms, 5s or 2m" + range + ", got \"" + s + "\"");
+            fail(node, what + " must be a duration such as 500ms, 5s, 2m or 24h" + range + ", got \"" + s + "\"");
         if (v > max.count() / factor + 1 || std::chrono::milliseconds(v * factor) < min ||
             std::chrono::milliseconds(v * factor) > max)
             fail(node, what + " is out of range" + range + ", got " + s);

@@ -527,7 +527,9 @@ private:
             response_plan plan = handle_request(request, peer_, snapshot, peer_source_);
             if (snapshot != nullptr && !snapshot->blob_checks.empty() && worker_.blobs != nullptr) {
                 excluded_.clear();
-                if (const blob_check* check = settle_blob_check(plan, request, snapshot)) {
+                // The batch's clock reading is recent enough for TTLs of seconds.
+                if (const blob_check* check = settle_blob_check(plan, request, peer_, *snapshot, peer_source_, excluded_,
+                                                                blob_url_, batch_started_)) {
                     wait_for_blob_check(*check, plan, request);
                     return;
                 }
@@ -578,27 +580,6 @@ private:
         do_read();
     }
 
-    /// The blob existence check, as far as the caches know: passes over
-    /// mirrors known to lack the blob, in selection order (excluded_ grows).
-    /// Returns the check whose mirror must be asked (`plan` redirects
-    /// there), or null when `plan` may be sent as it is.
-    const blob_check* settle_blob_check(response_plan& plan, const request_view& request,
-                                        const serving_snapshot* snapshot) {
-        for (;;) {
-            const blob_check* check = blob_check_for(plan, *snapshot, excluded_);
-            if (check == nullptr) return nullptr;
-            blob_url_.clear();
-            render_url(*plan.location, plan.values, blob_url_);
-            switch (check->cache->find(blob_url_, blob_existence_cache::clock::now())) {
-                case blob_verdict::exists: return nullptr;
-                case blob_verdict::unknown: return check;
-                case blob_verdict::missing: break;
-            }
-            excluded_.push_back(plan.mirror);
-            plan = handle_request(request, peer_, snapshot, peer_source_, excluded_);
-        }
-    }
-
     /// Asks the mirror (one HEAD shared by every request for that URL) and
     /// waits without blocking the thread; reading stops meanwhile, so the
     /// request's views into the buffer stay valid. The snapshot is held, so
@@ -621,7 +602,8 @@ private:
             // Missing, or no answer in time: the next candidate, never an error.
             excluded_.push_back(plan.mirror);
             plan = handle_request(request, peer_, snapshot.get(), peer_source_, excluded_);
-            if (const blob_check* check = settle_blob_check(plan, request, snapshot.get())) {
+            if (const blob_check* check = settle_blob_check(plan, request, peer_, *snapshot, peer_source_, excluded_,
+                                                            blob_url_, blob_existence_cache::clock::now())) {
                 wait_for_blob_check(*check, plan, request);
                 return;
             }

@@ -222,6 +222,25 @@ const blob_check* blob_check_for(const response_plan& plan, const serving_snapsh
     return snapshot.blob_checks[plan.mirror].get();
 }
 
+const blob_check* settle_blob_check(response_plan& plan, const request_view& request, const ip_address& peer,
+                                    const serving_snapshot& snapshot, client_ip_source peer_source,
+                                    std::vector<std::uint32_t>& excluded, std::string& url,
+                                    blob_existence_cache::clock::time_point now) {
+    for (;;) {
+        const blob_check* check = blob_check_for(plan, snapshot, excluded);
+        if (check == nullptr) return nullptr;
+        url.clear();
+        render_url(*plan.location, plan.values, url);
+        switch (check->cache->find(url, now)) {
+            case blob_verdict::exists: return nullptr;
+            case blob_verdict::unknown: return check;
+            case blob_verdict::missing: break;
+        }
+        excluded.push_back(plan.mirror);
+        plan = handle_request(request, peer, &snapshot, peer_source, excluded);
+    }
+}
+
 void write_response(const response_plan& plan, const request_view& request, std::string_view date,
                     std::string& out) {
     out += status_line(plan.status);

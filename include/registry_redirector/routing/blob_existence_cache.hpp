@@ -1,17 +1,16 @@
 #pragma once
 /// What we know about blob URLs on a mirror: exists (cached long), missing
-/// (cached briefly), or unknown. Bounded: least recently used entries go
-/// first. Sharded so that I/O threads rarely meet on one lock; a lookup
-/// allocates nothing. Like health_board, it is state the I/O threads read
-/// and mirrors/ writes (blob_checker), so it lives beside the snapshot.
+/// (cached briefly), or unknown. Bounded: a CLOCK cache (second chance), so
+/// a hit only sets a bit, where an LRU list would relink three nodes.
+/// Sharded so that I/O threads rarely meet on one lock; a lookup allocates
+/// nothing. Like health_board, it is state the I/O threads read and
+/// mirrors/ writes (blob_checker), so it lives beside the snapshot.
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <list>
 #include <memory>
 #include <mutex>
-#include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -28,12 +27,12 @@ public:
     /// Holds at most `max_entries` URLs (at least one per shard).
     explicit blob_existence_cache(std::size_t max_entries);
 
-    /// The cached verdict, or unknown when absent or expired. A hit moves the
-    /// entry to the front. noexcept, allocation-free.
+    /// The cached verdict, or unknown when absent or expired. noexcept,
+    /// allocation-free.
     blob_verdict find(std::string_view url, clock::time_point now) noexcept;
 
-    /// Records a verdict until `expires`, evicting the least recently used
-    /// entry of the shard when it is full.
+    /// Records a verdict until `expires`; when the shard is full, the
+    /// first entry the clock hand finds unused since its last pass goes.
     void insert(std::string_view url, bool exists, clock::time_point expires);
 
     /// Counts the outcome of a HEAD the checker sent (for metrics).
@@ -51,27 +50,41 @@ public:
     std::size_t size() const;
 
 private:
-    struct entry {
-        std::string url;
-        bool exists = false;
-        clock::time_point expires;
+    /// A URL is kept as a 128-bit fingerprint, not as text: a lookup then
+    /// touches the index node and one slot, and an entry costs ~70 bytes
+    /// instead of the URL's length. Two URLs share a fingerprint with
+    /// probability ~2^-128 per pair. Seeded per cache, so that nobody can
+    /// craft URLs that pile into one bucket.
+    struct fingerprint {
+        std::uint64_t key;    ///< picks the shard (high bits) and is the index key
+        std::uint64_t check;  ///< compared on a hit
     };
-    struct string_hash {
-        using is_transparent = void;
-        std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+    fingerprint fingerprint_of(std::string_view url) const noexcept;
+
+    struct slot {
+        std::uint64_t key = 0;
+        std::uint64_t check = 0;
+        clock::time_point expires{};
+        bool exists = false;
+        bool used = false;        ///< holds an entry
+        bool referenced = false;  ///< hit since the clock hand last passed
+    };
+    struct identity_hash {
+        std::size_t operator()(std::uint64_t h) const noexcept { return static_cast<std::size_t>(h); }
     };
     struct alignas(64) shard {
         mutable std::mutex mutex;
-        std::list<entry> lru;  // front = most recently used
-        std::unordered_map<std::string_view, std::list<entry>::iterator, string_hash, std::equal_to<>> index;
-        std::size_t capacity = 0;
+        std::vector<slot> slots;  // sized at construction: never reallocates
+        std::unordered_map<std::uint64_t, std::uint32_t, identity_hash> index;  // key -> slot
+        std::size_t hand = 0;
         std::atomic<std::uint64_t> hits{0};
         std::atomic<std::uint64_t> misses{0};
         std::atomic<std::uint64_t> evictions{0};
     };
     static constexpr std::size_t shard_count = 16;
-    shard& shard_for(std::string_view url) noexcept;
+    shard& shard_for(std::uint64_t key) noexcept { return shards_[(key >> 58) % shard_count]; }
 
+    std::uint64_t seed_;
     std::unique_ptr<shard[]> shards_;
     std::atomic<std::uint64_t> checks_[3] = {};
 };
