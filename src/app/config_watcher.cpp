@@ -1,5 +1,7 @@
 #include "registry_redirector/app/config_watcher.hpp"
 
+#include <map>
+
 #include <sys/inotify.h>
 #include <unistd.h>
 
@@ -29,16 +31,22 @@ config_watcher::~config_watcher() {
 }
 
 std::vector<std::string> config_watcher::watch(const std::vector<std::string>& folders) {
-    for (const auto& [wd, folder] : watches_) ::inotify_rm_watch(stream_.native_handle(), wd);
-    watches_.clear();
+    // New watches first, then the ones no longer wanted go: a folder watched
+    // before and after keeps its watch (inotify returns the same descriptor),
+    // so no change made meanwhile is missed. (Removing all, then adding, lost
+    // a git-sync swap that landed between the two.)
+    std::map<int, std::string> next;
     std::vector<std::string> missing;
     for (const auto& folder : folders) {
         const int wd = ::inotify_add_watch(stream_.native_handle(), folder.c_str(), watch_mask);
         if (wd < 0)
             missing.push_back(folder);
         else
-            watches_[wd] = folder;
+            next[wd] = folder;
     }
+    for (const auto& [wd, folder] : watches_)
+        if (!next.contains(wd)) ::inotify_rm_watch(stream_.native_handle(), wd);
+    watches_ = std::move(next);
     return missing;
 }
 
