@@ -72,6 +72,22 @@ void check_provider(const provider_config& p) {
     CHECK(std::adjacent_find(p.asns.begin(), p.asns.end()) == p.asns.end());
     for (auto asn : p.asns) CHECK(asn >= 1 && asn <= 4'294'967'294u);
     for (const auto& c : p.cidrs) check_prefix(c);
+    // Mirrors: what the probes and the blob checks will run with stays in
+    // the README's ranges.
+    for (const auto& m : p.mirrors) {
+        CHECK(valid_name(m.name));
+        if (m.probe) {
+            CHECK(m.probe->url.starts_with("http://") || m.probe->url.starts_with("https://"));
+            CHECK(m.probe->fall >= 1 && m.probe->fall <= 100 && m.probe->rise >= 1 && m.probe->rise <= 100);
+            CHECK(m.probe->timeout <= m.probe->interval);
+            CHECK(!m.probe->expect.empty());
+        }
+        if (m.check_blobs) {
+            CHECK(m.check_blobs->positive_ttl >= std::chrono::seconds(1));
+            CHECK(m.check_blobs->timeout >= std::chrono::milliseconds(50));
+            CHECK(m.check_blobs->max_entries >= 16);
+        }
+    }
 }
 
 }  // namespace

@@ -122,6 +122,58 @@ TEST_F(MirrorsTest, DebugRouteExplainsAsJson) {
     EXPECT_NE(r->body.find("\"error\""), std::string::npos);
 }
 
+/// A changed cloud range file is a reload like any other input: a prefix
+/// that moves to another region moves its clients to that region's mirror,
+/// and a broken file keeps the old ranges serving.
+TEST(MirrorsReloadTest, ARangeFileChangeMovesClientsBetweenRegions) {
+    const fs::path dir = fs::temp_directory_path() / ("redirector-ranges-reload-" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    const auto aws = [](const std::string& region) {
+        return R"({"syncToken":"1","createDate":"2026-11-01-00-00-00","prefixes":[{"ip_prefix":"35.180.0.0/16","region":")" +
+               region + R"(","service":"AMAZON","network_border_group":")" + region + R"("}],"ipv6_prefixes":[]})";
+    };
+    const auto write_aws = [&](const std::string& text) {
+        std::ofstream(dir / "aws.json.tmp") << text;
+        fs::rename(dir / "aws.json.tmp", dir / "aws.json");
+    };
+    write_aws(aws("eu-west-3"));
+    std::ifstream in(example);
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    for (const auto& [from, to] : {std::pair<std::string, std::string>{"providers_dir: providers", "providers_dir: " + example_dir + "/providers"},
+                                   {"file: ranges/aws-ip-ranges.json.gz", "file: " + (dir / "aws.json").string()},
+                                   {"file: ranges/gcp", "file: " + example_dir + "/ranges/gcp"},
+                                   {"trusted_proxies: [35.191.0.0/16, 130.211.0.0/22]",
+                                    "trusted_proxies: [127.0.0.0/8]\nexplain_header: true"}}) {
+        const auto at = text.find(from);
+        ASSERT_NE(at, std::string::npos) << from;
+        text.replace(at, from.size(), to);
+    }
+    std::ofstream(dir / "r.yaml") << text;
+    server_process server((dir / "r.yaml").string());
+    ASSERT_TRUE(server.wait_ready()) << server.output();
+    const auto reason = [&] {
+        const auto r = http_get(server.port(), "/v2/pause/blobs/" + pause, "X-Forwarded-For: 35.180.1.1,34.107.244.51\r\n");
+        return r ? r->header("x-redirect-reason") : std::string("no answer");
+    };
+    EXPECT_NE(reason().find("region=eu-west-3; mirror=s3-eu-west-3"), std::string::npos) << reason();
+
+    write_aws(aws("eu-west-2"));
+    EXPECT_TRUE(wait_for([&] { return reason().find("region=eu-west-2; mirror=s3-eu-west-2") != std::string::npos; },
+                         std::chrono::seconds(15)))
+        << reason() << "\n" << server.output();
+
+    const double failures =
+        scrape_metric(server.admin_port(), "registry_redirector_config_reloads_total{result=\"failure\"}");
+    write_aws(R"({"prefixes":[{"ip_prefix":"35.180.0.0/16")");  // cut off
+    EXPECT_TRUE(wait_for([&] {
+        return scrape_metric(server.admin_port(), "registry_redirector_config_reloads_total{result=\"failure\"}") > failures;
+    }, std::chrono::seconds(15))) << server.output();
+    EXPECT_NE(server.output().find("aws.json"), std::string::npos);  // the log names the file
+    EXPECT_NE(reason().find("region=eu-west-2; mirror=s3-eu-west-2"), std::string::npos) << reason();
+    std::error_code ignored;
+    fs::remove_all(dir, ignored);
+}
+
 TEST(MirrorsCliTest, CheckAndLookupOnTheShippedExample) {
     const auto check = run_binary({"check", "--config", example});
     EXPECT_EQ(check.exit_code, 0) << check.output;
