@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
@@ -80,6 +81,7 @@ struct load_result {
     std::string summary;
     std::string error;
     bool unchanged = false;
+    bool inputs_moved = false;  ///< an input changed while it was read: load again, nothing counted
     std::vector<prefix_file_stats> prefix_stats;  ///< per prefixes: entry (data_time for freshness)
 };
 
@@ -97,6 +99,29 @@ std::string read_admin_token(const std::string& path) {
     if (token.find_first_of(" \t\r\n") != std::string::npos)
         throw config_error(path, 0, "admin_token_file: the token must be one word");
     return token;
+}
+
+/// What identifies a file's content without reading it: device, inode,
+/// size and modification time (an atomic rename changes the inode, an
+/// in-place write the time). A missing file is all zeros.
+struct file_stamp {
+    dev_t device = 0;
+    ino_t inode = 0;
+    off_t size = 0;
+    std::int64_t mtime_ns = 0;
+    bool operator==(const file_stamp&) const = default;
+};
+
+std::vector<file_stamp> stamps_of(const std::vector<std::string>& paths) {
+    std::vector<file_stamp> out;
+    for (const auto& path : paths) {
+        struct stat st {};
+        file_stamp s;
+        if (::stat(path.c_str(), &st) == 0)
+            s = {st.st_dev, st.st_ino, st.st_size, std::int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec};
+        out.push_back(s);
+    }
+    return out;
 }
 
 /// Which mirrors to probe, numbered as the routing table numbers them.
@@ -121,9 +146,30 @@ load_result load_everything(const std::string& config_path, const serve_override
     load_result r;
     const auto started = steady::now();
     try {
+        // The fingerprint hashes the inputs while the load parses them (below):
+        // if a file is replaced meanwhile, the two could describe different
+        // contents, and config_info would name a generation that is not what
+        // serves. So every input is stamped before it is read and checked
+        // after; a change means: load again (the watcher saw it too).
+        std::vector<std::string> inputs{config_path};
+        std::vector<file_stamp> stamps = stamps_of(inputs);
         r.config = load_server_config(config_path);
         overrides.apply(r.config);
+        inputs.push_back(r.config.providers_dir);  // a directory: renames and new files change it
+        for (const auto& f : r.config.prefix_files) inputs.push_back(f);
+        for (const auto& f : tls_files(r.config)) inputs.push_back(f);
+        if (!r.config.admin_token_file.empty()) inputs.push_back(r.config.admin_token_file);
+        for (const auto& c : r.config.cloud_ranges) inputs.push_back(c.file);
+        {
+            auto more = stamps_of({inputs.begin() + 1, inputs.end()});
+            stamps.insert(stamps.end(), more.begin(), more.end());
+        }
         r.providers = load_providers(r.config.providers_dir);
+        for (const auto& p : r.providers) inputs.push_back(p.file);
+        {
+            auto more = stamps_of({inputs.end() - static_cast<std::ptrdiff_t>(r.providers.size()), inputs.end()});
+            stamps.insert(stamps.end(), more.begin(), more.end());
+        }
         // The fingerprint covers every input byte, so config_info names
         // exactly what is serving. It runs beside the load (two cores), and
         // an unchanged fingerprint throws the load's work away.
@@ -173,6 +219,10 @@ load_result load_everything(const std::string& config_path, const serve_override
             throw;
         }
         r.sha = fingerprint.get();
+        if (stamps_of(inputs) != stamps) {
+            r.inputs_moved = true;
+            return r;
+        }
         if (r.sha == current_sha) {
             r.unchanged = true;
             return r;
@@ -432,6 +482,9 @@ private:
             }
             reload_failure_.Increment();
             spdlog::error("reload ({}) rejected, still serving generation {}: {}", reload_reason_, generation_, r.error);
+        } else if (r.inputs_moved) {
+            spdlog::info("reload ({}): an input changed while it was read; loading again", reload_reason_);
+            reload_again_ = true;
         } else if (r.unchanged) {
             spdlog::info("reload ({}): inputs unchanged (sha256 {}), nothing to do", reload_reason_, r.sha.substr(0, 12));
         } else {
