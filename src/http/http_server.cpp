@@ -621,13 +621,16 @@ private:
     }
 
     /// TLS only: close_notify, then wait (within the linger deadline) for
-    /// the client's, which also tells us it has read the response.
+    /// the client's, which also tells us it has read the response. Then the
+    /// session ends and its destructor closes the socket: after its
+    /// close_notify the client sends nothing more (RFC 8446 section 6.1),
+    /// so nothing unread can turn the close into a reset, and the TCP
+    /// linger (shutdown, wait for EOF) would only cost another wake-up per
+    /// connection. Failed (the client left without close_notify): the same.
     void close_tls() {
         if constexpr (tls) {
             deadline_ = clock_type::now() + linger_timeout;
-            stream_.async_shutdown([self = this->shared_from_this()](beast::error_code ec) {
-                if (!ec) self->linger();
-            });
+            stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {});
         }
     }
 
