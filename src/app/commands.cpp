@@ -67,10 +67,11 @@ Commands:
           --config, only the rows that can matter for it (as reduce). The
           output is replaced atomically; a truncated dump is an error unless
           --allow-truncated.
-  diff    What a new table (or config) changes: per provider, prefixes and
-          addresses (/24 and /48 equivalents) gained and lost, the largest
-          moves first, totals; text or --json. Exit 0 when every address is
-          answered as before, 1 when some address changes provider, 2 on error.
+  diff    What a new table (or config) changes: per provider and region
+          (cloud_ranges), prefixes and addresses (/24 and /48 equivalents)
+          gained and lost, the largest moves first, totals; text or --json.
+          Exit 0 when every address is answered as before, 1 when some
+          address changes provider or region, 2 on error.
 
 LEVEL is trace, debug, info, warn, error, critical or off.
 )";
@@ -439,6 +440,7 @@ diff_side load_side(const server_config& config, const std::vector<std::string>&
     side.providers = load_providers(config.providers_dir);
     side.default_provider = config.default_provider;
     for (const auto& t : tables) load_prefix_source(t, side.origins, config.mrt);
+    side.clouds = load_cloud_sources(config);
     return side;
 }
 

@@ -103,10 +103,13 @@ std::string read_admin_token(const std::string& path) {
 std::vector<mirror_probe_target> probe_targets(const routing_table& routes, const std::vector<provider_config>& providers) {
     std::vector<mirror_probe_target> targets;
     for (const auto& m : routes.mirrors()) {
-        mirror_probe_target t{m.name, std::nullopt};
+        mirror_probe_target t{m.name, std::nullopt, std::nullopt};
         for (const auto& p : providers)
             for (const auto& c : p.mirrors)
-                if (c.name == m.name) t.probe = c.probe;
+                if (c.name == m.name) {
+                    t.probe = c.probe;
+                    t.check_blobs = c.check_blobs;
+                }
         targets.push_back(std::move(t));
     }
     return targets;
@@ -189,7 +192,9 @@ load_result load_everything(const std::string& config_path, const serve_override
         // new board (the old snapshot's stops changing; it serves for
         // milliseconds more). Mirrors whose name and probe are unchanged keep
         // their health.
-        snapshot->health = prober.assign(probe_targets(snapshot->routes, r.providers));
+        mirror_state state = prober.assign(probe_targets(snapshot->routes, r.providers));
+        snapshot->health = std::move(state.health);
+        snapshot->blob_checks = std::move(state.blob_checks);
         const auto& s = snapshot->routes.stats();
         r.summary = with_commas(snapshot->routes.providers().size()) + " providers, " + with_commas(s.table_prefixes_v4) +
                     " IPv4 + " + with_commas(s.table_prefixes_v6) + " IPv6 prefixes (of " +
@@ -321,6 +326,7 @@ public:
                                                       return std::pair{a.status, std::move(a.json)};
                                                   }});
         prober_.start();
+        server.set_blob_checker(&prober_.blob_checks());
         server_ = &server;
         if (access_log_) access_log_->start();
         if (exporter_ || config_.location_request_id) {
@@ -389,7 +395,8 @@ private:
     std::string metrics_text() {
         auto families = registry_->Collect();
         for (const prometheus::Collectable* c : {static_cast<const prometheus::Collectable*>(&metrics_),
-                                                 static_cast<const prometheus::Collectable*>(&process_metrics_)}) {
+                                                 static_cast<const prometheus::Collectable*>(&process_metrics_),
+                                                 &prober_.blob_check_metrics()}) {
             auto more = c->Collect();
             families.insert(families.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
         }

@@ -87,8 +87,8 @@ public:
         return v;
     }
 
-    /// "250ms", "5s" or "2m": a whole number with a unit, so that no value
-    /// is ambiguous about seconds versus milliseconds.
+    /// "250ms", "5s", "2m" or "24h": a whole number with a unit, so that no
+    /// value is ambiguous about seconds versus milliseconds.
     std::chrono::milliseconds duration(const YAML::Node& node, const std::string& what, std::chrono::milliseconds min,
                                        std::chrono::milliseconds max) const {
         const std::string range = " (from " + std::to_string(min.count()) + "ms to " + std::to_string(max.count()) + "ms)";
@@ -100,8 +100,9 @@ public:
         if (unit == "ms") factor = 1;
         else if (unit == "s") factor = 1000;
         else if (unit == "m") factor = 60'000;
+        else if (unit == "h") factor = 3'600'000;
         if (!node.IsScalar() || ec != std::errc{} || end == s.data() || factor == 0)
-            fail(node, what + " must be a duration such as 500ms, 5s or 2m" + range + ", got \"" + s + "\"");
+            fail(node, what + " must be a duration such as 500ms, 5s, 2m or 24h" + range + ", got \"" + s + "\"");
         if (v > max.count() / factor + 1 || std::chrono::milliseconds(v * factor) < min ||
             std::chrono::milliseconds(v * factor) > max)
             fail(node, what + " is out of range" + range + ", got " + s);
@@ -723,9 +724,6 @@ provider_config parse_provider(const std::string& path, const std::string& text)
                 if (t->insecure)
                     p.warnings.push_back(path + ":" + std::to_string(m.line) + ": mirror " + m.name + " uses http:// (" +
                                          t->text + "): clients may refuse an insecure redirect");
-            if (m.check_blobs)
-                p.warnings.push_back(path + ":" + std::to_string(m.line) + ": mirror " + m.name +
-                                     ": check_blobs is validated but not enforced yet (README \"Mirror health\")");
             p.mirrors.push_back(std::move(m));
         }
         if (p.mirrors.empty()) f.fail(n, "mirrors must list at least one mirror (omit it to use redirectsTo)");

@@ -28,6 +28,7 @@
 #include "registry_redirector/http/request_reader.hpp"
 #include "registry_redirector/http/slab_arena.hpp"
 #include "registry_redirector/http/tls_context.hpp"
+#include "registry_redirector/mirrors/blob_checker.hpp"
 
 namespace registry_redirector {
 
@@ -194,6 +195,7 @@ struct worker {
     asio::steady_timer sweep_timer;
     serving_store::reader reader;
     date_cache date;
+    blob_checker* blobs = nullptr;  // set before start(); null: blob checks are not made
 
     void sweep();
     void trim_memory();
@@ -511,45 +513,69 @@ private:
         in_preamble_ = false;  // counted once
     }
 
-    void process() {
-        const serving_snapshot* snapshot = worker_.reader.get();
-        std::size_t answered = 0;
-        while (begin_ < end_ && answered < max_pipelined_batch) {
+    void process() { answer_batch(worker_.reader.get()); }
+
+    /// Answers the complete requests in the buffer (at most
+    /// max_pipelined_batch), then writes, or reads for more. Leaves early
+    /// when a request must wait for a blob existence check.
+    void answer_batch(const serving_snapshot* snapshot) {
+        while (begin_ < end_ && batch_answered_ < max_pipelined_batch) {
             const read_outcome got = reader_.read(buffers_->in.get() + begin_, end_ - begin_);
             if (got.what == read_outcome::kind::need_more) {
                 begin_ += got.consumed;  // empty lines before a request line
                 break;
             }
             if (got.what == read_outcome::kind::reject) {
+                pending_requests_ = std::exchange(batch_answered_, 0);
                 answer_rejected(got.status);
                 return;
             }
             begin_ += got.consumed;
             const request_view& request = got.request;
             response_plan plan = handle_request(request, peer_, snapshot, peer_source_);
-            ++requests_;
-            const auto& limits = worker_.limits;
-            if (draining_ || worker_.draining ||
-                (limits.max_requests_per_connection && requests_ >= limits.max_requests_per_connection))
-                plan.close = true;
-            const request_trace trace = worker_.tracing ? worker_.begin_trace(request) : request_trace{};
-            char request_id[32];
-            if (trace.has_trace_id && worker_.tracing->location_request_id) {
-                to_hex(trace.trace_id.data(), trace.trace_id.size(), request_id);
-                plan.request_id = {request_id, sizeof request_id};
+            if (snapshot != nullptr && !snapshot->blob_checks.empty() && worker_.blobs != nullptr) {
+                excluded_.clear();
+                // The batch's clock reading is recent enough for TTLs of seconds.
+                if (const blob_check* check = settle_blob_check(plan, request, peer_, *snapshot, peer_source_, excluded_,
+                                                                blob_url_, batch_started_)) {
+                    wait_for_blob_check(*check, plan, request);
+                    return;
+                }
             }
-            write_response(plan, request, worker_.date.get(), buffers_->out);
-            count(plan, snapshot);
-            if (trace.recorded) worker_.record_span(trace, plan, request, snapshot, batch_started_);
-            if (worker_.access) worker_.log_access(plan, request, snapshot, batch_started_, &trace);
-            ++answered;
-            if (plan.close) {
-                close_after_write_ = true;
-                break;
-            }
-            if (begin_ < end_) request_started_ = batch_started_;
+            if (!answer(plan, request, snapshot)) break;
         }
-        pending_requests_ = answered;
+        end_batch();
+    }
+
+    /// Writes one response and does its bookkeeping. False when the
+    /// connection closes after it.
+    bool answer(response_plan& plan, const request_view& request, const serving_snapshot* snapshot) {
+        ++requests_;
+        const auto& limits = worker_.limits;
+        if (draining_ || worker_.draining ||
+            (limits.max_requests_per_connection && requests_ >= limits.max_requests_per_connection))
+            plan.close = true;
+        const request_trace trace = worker_.tracing ? worker_.begin_trace(request) : request_trace{};
+        char request_id[32];
+        if (trace.has_trace_id && worker_.tracing->location_request_id) {
+            to_hex(trace.trace_id.data(), trace.trace_id.size(), request_id);
+            plan.request_id = {request_id, sizeof request_id};
+        }
+        write_response(plan, request, worker_.date.get(), buffers_->out);
+        count(plan, snapshot);
+        if (trace.recorded) worker_.record_span(trace, plan, request, snapshot, batch_started_);
+        if (worker_.access) worker_.log_access(plan, request, snapshot, batch_started_, &trace);
+        ++batch_answered_;
+        if (plan.close) {
+            close_after_write_ = true;
+            return false;
+        }
+        if (begin_ < end_) request_started_ = batch_started_;
+        return true;
+    }
+
+    void end_batch() {
+        pending_requests_ = std::exchange(batch_answered_, 0);
         if (!buffers_->out.empty()) {
             do_write();
             return;
@@ -560,6 +586,40 @@ private:
         deadline_ = begin_ < end_ ? request_started_ + worker_.limits.header_timeout
                                   : clock_type::now() + worker_.limits.idle_timeout;
         do_read();
+    }
+
+    /// Asks the mirror (one HEAD shared by every request for that URL) and
+    /// waits without blocking the thread; reading stops meanwhile, so the
+    /// request's views into the buffer stay valid. The snapshot is held, so
+    /// the plan's pointers into it do too.
+    void wait_for_blob_check(const blob_check& check, const response_plan& plan, const request_view& request) {
+        waiting_snapshot_ = worker_.reader.share();
+        waiting_plan_ = plan;
+        waiting_request_ = request;
+        deadline_ = clock_type::now() + check.config.timeout + worker_.limits.header_timeout;
+        worker_.blobs->check(check.cache, check.config, check.tls, blob_url_, socket().get_executor(),
+                             [self = this->shared_from_this()](blob_verdict v) { self->on_blob_verdict(v); });
+    }
+
+    void on_blob_verdict(blob_verdict verdict) {
+        const std::shared_ptr<const serving_snapshot> snapshot = std::move(waiting_snapshot_);
+        if (!socket().is_open()) return;  // expired or drained meanwhile
+        response_plan& plan = waiting_plan_;
+        const request_view& request = waiting_request_;
+        if (verdict != blob_verdict::exists) {
+            // Missing, or no answer in time: the next candidate, never an error.
+            excluded_.push_back(plan.mirror);
+            plan = handle_request(request, peer_, snapshot.get(), peer_source_, excluded_);
+            if (const blob_check* check = settle_blob_check(plan, request, peer_, *snapshot, peer_source_, excluded_,
+                                                            blob_url_, blob_existence_cache::clock::now())) {
+                wait_for_blob_check(*check, plan, request);
+                return;
+            }
+        }
+        if (answer(plan, request, snapshot.get()))
+            answer_batch(worker_.reader.get());
+        else
+            end_batch();
     }
 
     void count(const response_plan& plan, const serving_snapshot* snapshot) noexcept {
@@ -678,7 +738,14 @@ private:
     request_reader reader_;
     handler_memory handler_memory_;
     std::size_t requests_ = 0;
+    std::size_t batch_answered_ = 0;  // responses of this batch in buffers_->out
     std::size_t pending_requests_ = 0;
+    // A blob request waiting for its existence check (and what it needs).
+    std::vector<std::uint32_t> excluded_;  // mirrors passed over for this request
+    std::string blob_url_;
+    std::shared_ptr<const serving_snapshot> waiting_snapshot_;
+    response_plan waiting_plan_;
+    request_view waiting_request_;
     bool close_after_write_ = false;
     bool draining_ = false;
     bool idle_ = false;
@@ -1078,6 +1145,10 @@ unsigned short http_server::tls_port() const noexcept { return port_of(impl_->se
 
 void http_server::set_tracing(const http_tracing& tracing) {
     for (auto& w : impl_->workers) w->tracing = tracing;
+}
+
+void http_server::set_blob_checker(blob_checker* checker) {
+    for (auto& w : impl_->workers) w->blobs = checker;
 }
 
 void http_server::start() {

@@ -103,14 +103,24 @@ namespace {
 /// default provider's mirrors chosen as if all were up. `failover` says
 /// whether health changed the answer.
 route_decision decide_with_health(const routing_table& routes, const health_board* health, std::string_view target,
-                                  const ip_address& client, bool has_range, failover_reason& failover) noexcept {
+                                  const ip_address& client, bool has_range, std::span<const std::uint32_t> excluded,
+                                  failover_reason& failover) noexcept {
     failover = failover_reason::none;
-    if (health == nullptr || health->all_usable()) return decide_route(routes, target, client, has_range);
-    route_decision d = decide_route(routes, target, client, has_range,
-                                    [health](std::uint32_t m) noexcept { return !health->usable(m); });
+    if ((health == nullptr || health->all_usable()) && excluded.empty())
+        return decide_route(routes, target, client, has_range);
+    route_decision d = decide_route(routes, target, client, has_range, [health, excluded](std::uint32_t m) noexcept {
+        if (health != nullptr && !health->usable(m)) return true;
+        for (const std::uint32_t e : excluded)
+            if (e == m) return true;
+        return false;
+    });
     if (d.what == decision_kind::redirect && d.mirror != no_mirror) {
-        const route_decision blind = decide_route(routes, target, client, has_range);
-        if (blind.mirror != d.mirror) failover = failover_reason::next_mirror;
+        if (!excluded.empty()) {
+            failover = failover_reason::blob_missing;
+        } else {
+            const route_decision blind = decide_route(routes, target, client, has_range);
+            if (blind.mirror != d.mirror) failover = failover_reason::next_mirror;
+        }
         return d;
     }
     if (d.what != decision_kind::no_mirror) return d;
@@ -138,7 +148,7 @@ route_decision decide_with_health(const routing_table& routes, const health_boar
 }  // namespace
 
 response_plan handle_request(const request_view& request, const ip_address& peer, const serving_snapshot* snapshot,
-                             client_ip_source peer_source) noexcept {
+                             client_ip_source peer_source, std::span<const std::uint32_t> excluded) noexcept {
     response_plan p;
     p.close = !request.keep_alive;
     p.client = peer;
@@ -170,7 +180,7 @@ response_plan handle_request(const request_view& request, const ip_address& peer
     p.client = client.address;
     const routing_table& routes = snapshot->routes;
     const route_decision d = decide_with_health(routes, snapshot->health.get(), target, client.address,
-                                                request.has_range, p.failover);
+                                                request.has_range, excluded, p.failover);
     p.provider = d.provider;
     p.kind = d.kind;
     p.oci = d.oci;
@@ -201,6 +211,34 @@ response_plan handle_request(const request_view& request, const ip_address& peer
         p.reason_provider = routes.providers()[d.provider].name;
     }
     return p;
+}
+
+const blob_check* blob_check_for(const response_plan& plan, const serving_snapshot& snapshot,
+                                 std::span<const std::uint32_t> excluded) noexcept {
+    if (plan.klass != path_class::blob || plan.mirror >= snapshot.blob_checks.size() || !is_redirect(plan.status))
+        return nullptr;
+    for (const std::uint32_t e : excluded)
+        if (e == plan.mirror) return nullptr;  // the last resort, sent as if the blob were there
+    return snapshot.blob_checks[plan.mirror].get();
+}
+
+const blob_check* settle_blob_check(response_plan& plan, const request_view& request, const ip_address& peer,
+                                    const serving_snapshot& snapshot, client_ip_source peer_source,
+                                    std::vector<std::uint32_t>& excluded, std::string& url,
+                                    blob_existence_cache::clock::time_point now) {
+    for (;;) {
+        const blob_check* check = blob_check_for(plan, snapshot, excluded);
+        if (check == nullptr) return nullptr;
+        url.clear();
+        render_url(*plan.location, plan.values, url);
+        switch (check->cache->find(url, now)) {
+            case blob_verdict::exists: return nullptr;
+            case blob_verdict::unknown: return check;
+            case blob_verdict::missing: break;
+        }
+        excluded.push_back(plan.mirror);
+        plan = handle_request(request, peer, &snapshot, peer_source, excluded);
+    }
 }
 
 void write_response(const response_plan& plan, const request_view& request, std::string_view date,

@@ -23,8 +23,11 @@ using steady = std::chrono::steady_clock;
 
 namespace {
 
-/// Idle keep-alive connections kept per mirror host; more are closed.
-constexpr std::size_t max_idle_per_host = 8;
+/// Idle keep-alive connections kept per mirror host; more are closed. As
+/// many as HEADs a burst of misses has in flight at once (a pool of 8 made
+/// a 50-client miss storm open a connection for most HEADs), yet far below
+/// what a mirror's server allows one client.
+constexpr std::size_t max_idle_per_host = 64;
 
 template <class Stream>
 asio::awaitable<beast::error_code> exchange(Stream& stream, const http::request<http::empty_body>& request,
@@ -112,6 +115,7 @@ struct blob_checker::impl {
         } catch (const std::exception&) {
             verdict = blob_verdict::unknown;  // timeouts and errors: not cached, the next request asks again
         }
+        cache->count_check(verdict);
         auto found = self->pending.find(url);
         if (found == self->pending.end()) co_return;
         std::vector<waiter> waiters = std::move(found->second);

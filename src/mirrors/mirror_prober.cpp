@@ -12,6 +12,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <map>
+#include <optional>
 #include <mutex>
 #include <thread>
 
@@ -145,13 +146,26 @@ struct mirror_prober::impl {
         schedule(m, next);
     }
 
+    /// The blob existence checks' counters, per mirror, read at scrape time
+    /// from the caches themselves (the I/O threads count there).
+    struct blob_metrics final : prometheus::Collectable {
+        explicit blob_metrics(const impl& o) : owner(o) {}
+        std::vector<prometheus::MetricFamily> Collect() const override;
+        const impl& owner;
+    };
+
     asio::io_context context;
     asio::executor_work_guard<asio::io_context::executor_type> work;
     std::thread thread;
+    blob_checker checker{context};
+    blob_metrics checker_metrics{*this};
 
-    mutable std::mutex mutex;  // guards mirrors, board and every mirror's state
+    mutable std::mutex mutex;  // guards mirrors, board, blob_checks and every mirror's state
     std::vector<std::shared_ptr<mirror>> mirrors;
     std::shared_ptr<health_board> board;
+    /// The mirrors with check_blobs, by name: a reload keeps a cache while
+    /// name and settings are unchanged.
+    std::map<std::string, std::shared_ptr<const blob_check>, std::less<>> blob_checks;
     std::map<std::string, std::shared_ptr<asio::ssl::context>, std::less<>> tls_by_ca_file;
 
     prometheus::Family<prometheus::Gauge>& up_family;
@@ -161,7 +175,60 @@ struct mirror_prober::impl {
     prometheus::Family<prometheus::Counter>& changes_family;
 };
 
+std::vector<prometheus::MetricFamily> mirror_prober::impl::blob_metrics::Collect() const {
+    auto family = [](const char* name, const char* help, prometheus::MetricType type) {
+        prometheus::MetricFamily f;
+        f.name = name;
+        f.help = help;
+        f.type = type;
+        return f;
+    };
+    auto lookups = family("registry_redirector_blob_cache_lookups_total",
+                          "Blob existence cache lookups by the I/O threads, by result (hit: a live entry)",
+                          prometheus::MetricType::Counter);
+    auto evictions = family("registry_redirector_blob_cache_evictions_total",
+                            "Blob existence cache entries evicted to stay within max_entries",
+                            prometheus::MetricType::Counter);
+    auto entries = family("registry_redirector_blob_cache_entries", "Blob existence cache entries held",
+                          prometheus::MetricType::Gauge);
+    auto checks = family("registry_redirector_blob_checks_total",
+                         "HEAD requests sent to check a blob, by result (exists: 200, missing: another status, "
+                         "error: timeout or connection/TLS failure)",
+                         prometheus::MetricType::Counter);
+    auto counter = [](prometheus::MetricFamily& f, prometheus::ClientMetric::Label mirror,
+                      std::optional<prometheus::ClientMetric::Label> extra, double value) {
+        prometheus::ClientMetric m;
+        m.label.push_back(std::move(mirror));
+        if (extra) m.label.push_back(std::move(*extra));
+        if (f.type == prometheus::MetricType::Gauge)
+            m.gauge.value = value;
+        else
+            m.counter.value = value;
+        f.metric.push_back(std::move(m));
+    };
+    std::lock_guard lock(owner.mutex);
+    for (const auto& [name, check] : owner.blob_checks) {
+        const blob_existence_cache& c = *check->cache;
+        const prometheus::ClientMetric::Label mirror{"mirror", name};
+        counter(lookups, mirror, prometheus::ClientMetric::Label{"result", "hit"}, static_cast<double>(c.hits()));
+        counter(lookups, mirror, prometheus::ClientMetric::Label{"result", "miss"}, static_cast<double>(c.misses()));
+        counter(evictions, mirror, std::nullopt, static_cast<double>(c.evictions()));
+        counter(entries, mirror, std::nullopt, static_cast<double>(c.size()));
+        counter(checks, mirror, prometheus::ClientMetric::Label{"result", "exists"},
+                static_cast<double>(c.checks(blob_verdict::exists)));
+        counter(checks, mirror, prometheus::ClientMetric::Label{"result", "missing"},
+                static_cast<double>(c.checks(blob_verdict::missing)));
+        counter(checks, mirror, prometheus::ClientMetric::Label{"result", "error"},
+                static_cast<double>(c.checks(blob_verdict::unknown)));
+    }
+    return {std::move(lookups), std::move(evictions), std::move(entries), std::move(checks)};
+}
+
 mirror_prober::mirror_prober(prometheus::Registry& registry) : impl_(std::make_unique<impl>(registry)) {}
+
+blob_checker& mirror_prober::blob_checks() noexcept { return impl_->checker; }
+
+const prometheus::Collectable& mirror_prober::blob_check_metrics() const noexcept { return impl_->checker_metrics; }
 
 mirror_prober::~mirror_prober() { stop(); }
 
@@ -185,14 +252,41 @@ void mirror_prober::stop() {
     impl_->context.stop();
 }
 
-std::shared_ptr<health_board> mirror_prober::assign(const std::vector<mirror_probe_target>& targets) {
+mirror_state mirror_prober::assign(const std::vector<mirror_probe_target>& targets) {
     // TLS contexts first, outside the lock: a bad ca_file rejects the reload
-    // before anything changes. One context per CA file, shared by its mirrors.
+    // before anything changes. One context per CA file, shared by its
+    // mirrors' probes and blob checks.
     std::map<std::string, std::shared_ptr<asio::ssl::context>, std::less<>> contexts;
-    for (const auto& t : targets)
-        if (t.probe && t.probe->url.starts_with("https://") && !contexts.contains(t.probe->ca_file))
-            contexts.emplace(t.probe->ca_file, make_probe_tls_context(t.probe->ca_file));
-
+    auto context_for = [&](const std::string& ca_file) {
+        auto found = contexts.find(ca_file);
+        if (found == contexts.end()) found = contexts.emplace(ca_file, make_probe_tls_context(ca_file)).first;
+        return found->second;
+    };
+    for (const auto& t : targets) {
+        if (t.probe && t.probe->url.starts_with("https://")) context_for(t.probe->ca_file);
+        if (t.check_blobs) context_for(t.probe ? t.probe->ca_file : std::string());
+    }
+    std::vector<std::shared_ptr<const blob_check>> blob_checks;
+    std::map<std::string, std::shared_ptr<const blob_check>, std::less<>> blob_checks_by_name;
+    {
+        std::lock_guard lock(impl_->mutex);
+        for (std::size_t i = 0; i < targets.size(); ++i) {
+            const auto& t = targets[i];
+            if (!t.check_blobs) continue;
+            if (blob_checks.empty()) blob_checks.resize(targets.size());
+            // What a mirror's blobs were found to be stays true while the
+            // settings that decided it are unchanged.
+            std::shared_ptr<blob_existence_cache> cache;
+            if (auto old = impl_->blob_checks.find(t.name);
+                old != impl_->blob_checks.end() && old->second->config == *t.check_blobs)
+                cache = old->second->cache;
+            else
+                cache = std::make_shared<blob_existence_cache>(t.check_blobs->max_entries);
+            blob_checks[i] = std::make_shared<const blob_check>(
+                blob_check{*t.check_blobs, std::move(cache), contexts.at(t.probe ? t.probe->ca_file : std::string())});
+            blob_checks_by_name.emplace(t.name, blob_checks[i]);
+        }
+    }
     std::lock_guard lock(impl_->mutex);
     auto board = std::make_shared<health_board>(targets.size());
     std::vector<std::shared_ptr<impl::mirror>> next;
@@ -240,11 +334,12 @@ std::shared_ptr<health_board> mirror_prober::assign(const std::vector<mirror_pro
     }
     impl_->mirrors = std::move(next);
     impl_->board = board;
+    impl_->blob_checks = std::move(blob_checks_by_name);
     // The first probe goes out at once: a mirror that is down at start-up
     // should not keep clients for a whole interval.
     for (auto& m : to_start)
         asio::post(impl_->context, [i = impl_.get(), m] { i->schedule(m, std::chrono::milliseconds(0)); });
-    return board;
+    return {std::move(board), std::move(blob_checks)};
 }
 
 bool mirror_prober::set_drained(std::string_view name, bool drained) {

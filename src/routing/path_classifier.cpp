@@ -1,11 +1,13 @@
 #include "registry_redirector/routing/path_classifier.hpp"
 
+#include <array>
+
 namespace registry_redirector {
 
 namespace {
 
-bool lower_alnum(char c) noexcept { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
-bool alnum(char c) noexcept { return lower_alnum(c) || (c >= 'A' && c <= 'Z'); }
+constexpr bool lower_alnum(char c) noexcept { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+constexpr bool alnum(char c) noexcept { return lower_alnum(c) || (c >= 'A' && c <= 'Z'); }
 
 /// One path component of a name: [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*
 bool name_component(std::string_view s) noexcept {
@@ -68,9 +70,19 @@ bool is_oci_digest(std::string_view digest) noexcept {
         else return false;
     }
     if (after_separator) return false;
-    for (char c : enc)
-        if (!alnum(c) && c != '=' && c != '_' && c != '-') return false;
-    return true;
+    // A table, not comparisons: the characters of a hex digest are a coin
+    // toss between digit and letter, so the comparisons' branches
+    // mispredicted about once per two characters (a fifth of a blob
+    // request's decision time in bench/blob_check_bench.cpp).
+    static constexpr auto encoded_char = [] {
+        std::array<bool, 256> ok{};
+        for (int c = 0; c < 256; ++c)
+            ok[static_cast<std::size_t>(c)] = alnum(static_cast<char>(c)) || c == '=' || c == '_' || c == '-';
+        return ok;
+    }();
+    bool all = true;
+    for (char c : enc) all &= encoded_char[static_cast<unsigned char>(c)];
+    return all;
 }
 
 bool is_oci_tag(std::string_view tag) noexcept {

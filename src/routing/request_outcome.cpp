@@ -72,6 +72,7 @@ const char* to_label(failover_reason r) noexcept {
         case failover_reason::next_mirror: return "next_mirror";
         case failover_reason::upstream: return "upstream";
         case failover_reason::last_resort: return "last_resort";
+        case failover_reason::blob_missing: return "blob_missing";
     }
     return "none";
 }

@@ -752,4 +752,13 @@ route_explanation route_explainer::explain(const ip_address& address) const {
     return e;
 }
 
+std::vector<explained_prefix> route_explainer::prefixes() const {
+    // Rows were added in resolve_family's order: IPv4 then IPv6, each by (network, length).
+    std::vector<explained_prefix> out;
+    out.reserve(data_->rows.size());
+    for (const auto& r : data_->rows)
+        out.push_back({r.prefix, r.provider == hole ? routing_table::no_provider : r.provider, r.region});
+    return out;
+}
+
 }  // namespace registry_redirector

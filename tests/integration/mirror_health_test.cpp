@@ -369,5 +369,177 @@ TEST_F(MirrorHealthTest, HttpsProbesTrustTheConfiguredCaOnly) {
     for (int i = 1; i <= 40; ++i) EXPECT_EQ(redirect_host(server.port(), client_ip(i)), "a.mirror.example");
 }
 
+// --- The blob existence check (check_blobs) -----------------------------
+
+/// A blob of the spec's grammar; `n` makes distinct digests.
+std::string blob_path(int n) {
+    std::string hex = std::to_string(n);
+    hex.insert(0, 64 - hex.size(), '0');
+    return "/v2/library/pause/blobs/sha256:" + hex;
+}
+
+/// The mirrors serve blobs from the test mirrors a_, b_ and g_ and check
+/// each blob there first (HEAD). No probes: only the existence check talks
+/// to the test mirrors here. A bigcloud client's selection order is its
+/// mirror (a or b), the other one, then google's mirror-g.
+class BlobCheckTest : public MirrorHealthTest {
+protected:
+    void write_blob_providers(const std::string& check = "{timeout: 400ms, negative_ttl: 30s}") {
+        std::ofstream(dir_ / "asns/google.yaml")
+            << "name: google\nasns: [64520]\nmirrors:\n"
+               "  - name: mirror-g\n    registry: g.mirror.example\n    blobs: '" + g_.base_url() + "/v2{v2_path}'\n"
+               "    check_blobs: " + check + "\n";
+        std::ofstream(dir_ / "asns/bigcloud.yaml")
+            << "name: bigcloud\nasns: [64500]\ncidrs: [10.0.0.0/8]\nmirrors:\n"
+               "  - name: mirror-a\n    registry: a.mirror.example\n    blobs: '" + a_.base_url() + "/v2{v2_path}'\n"
+               "    check_blobs: " + check + "\n"
+               "  - name: mirror-b\n    registry: b.mirror.example\n    blobs: '" + b_.base_url() + "/v2{v2_path}'\n"
+               "    check_blobs: " + check + "\n";
+    }
+    std::string write_blob_config(const std::string& extra = "") { return write_config("routes:\n  status: 302\n" + extra); }
+
+    /// Which test mirror a blob request from `ip` is sent to: "a", "b", "g",
+    /// the Location host for others, or "status N" / "no answer".
+    std::string blob_goes_to(unsigned short port, const std::string& ip, int blob) {
+        const auto r = http_get(port, blob_path(blob), real_ip(ip));
+        if (!r) return "no answer";
+        if (r->status != 302) return "status " + std::to_string(r->status);
+        const std::string loc = r->header("location");
+        if (loc == a_.base_url() + blob_path(blob)) return "a";
+        if (loc == b_.base_url() + blob_path(blob)) return "b";
+        if (loc == g_.base_url() + blob_path(blob)) return "g";
+        return location_host(*r);
+    }
+
+    /// Sorts the test clients by the mirror their blob requests go to.
+    void learn_blob_clients(unsigned short port) {
+        for (int i = 1; i <= 40; ++i) {
+            const std::string to = blob_goes_to(port, client_ip(i), 1);
+            if (to == "a") a_clients_.push_back(client_ip(i));
+            else if (to == "b") b_clients_.push_back(client_ip(i));
+            else FAIL() << client_ip(i) << " got " << to;
+        }
+        ASSERT_FALSE(a_clients_.empty());
+        ASSERT_FALSE(b_clients_.empty());
+    }
+};
+
+TEST_F(BlobCheckTest, HitsAreCachedAndMissesGoToTheNextMirror) {
+    write_blob_providers();
+    server_process server(write_blob_config());
+    ASSERT_TRUE(server.wait_ready()) << server.output();
+    learn_blob_clients(server.port());
+    if (HasFatalFailure()) return;
+    // One HEAD per (mirror, blob), whatever the number of clients: the
+    // rest were cache hits.
+    EXPECT_EQ(a_.head_requests(), 1u);
+    EXPECT_EQ(b_.head_requests(), 1u);
+    for (const auto& ip : a_clients_) EXPECT_EQ(blob_goes_to(server.port(), ip, 1), "a");
+    EXPECT_EQ(a_.head_requests(), 1u);
+    const unsigned short admin = server.admin_port();
+    EXPECT_GE(metric(admin, "registry_redirector_blob_cache_lookups_total{mirror=\"mirror-a\",result=\"hit\"}"),
+              static_cast<double>(2 * a_clients_.size() - 1));
+    EXPECT_EQ(metric(admin, "registry_redirector_blob_checks_total{mirror=\"mirror-a\",result=\"exists\"}"), 1);
+    EXPECT_EQ(metric(admin, "registry_redirector_failover_total{reason=\"blob_missing\"}"), 0);
+    // Manifests and other classes are never checked.
+    EXPECT_EQ(redirect_host(server.port(), a_clients_[0], "/v2/library/pause/manifests/3.9"), "a.mirror.example");
+    EXPECT_EQ(a_.head_requests(), 1u);
+
+    // mirror-a lacks blob 2: its clients go to mirror-b, and the "no" is
+    // remembered (negative_ttl), so a's second client costs no HEAD on a.
+    a_.set_mode(mirror_mode::not_found);
+    EXPECT_EQ(blob_goes_to(server.port(), a_clients_[0], 2), "b");
+    EXPECT_EQ(a_.head_requests(), 2u);
+    for (const auto& ip : a_clients_) EXPECT_EQ(blob_goes_to(server.port(), ip, 2), "b");
+    EXPECT_EQ(a_.head_requests(), 2u);
+    EXPECT_EQ(b_.head_requests(), 2u);
+    EXPECT_EQ(g_.head_requests(), 0u);
+    EXPECT_EQ(metric(admin, "registry_redirector_blob_checks_total{mirror=\"mirror-a\",result=\"missing\"}"), 1);
+    EXPECT_GE(metric(admin, "registry_redirector_failover_total{reason=\"blob_missing\"}"),
+              static_cast<double>(a_clients_.size()));
+    // Blob 1 is still known to be on mirror-a (positive_ttl).
+    EXPECT_EQ(blob_goes_to(server.port(), a_clients_[0], 1), "a");
+}
+
+TEST_F(BlobCheckTest, ConcurrentRequestsShareOneHead) {
+    a_.set_delay_ms(1000);  // the HEAD is out while every client asks
+    b_.set_delay_ms(1000);
+    write_blob_providers("{timeout: 5s}");
+    server_process server(write_blob_config());
+    ASSERT_TRUE(server.wait_ready()) << server.output();
+    learn_blob_clients(server.port());
+    if (HasFatalFailure()) return;
+    const auto heads_before = a_.head_requests();
+    constexpr int clients = 12;
+    std::vector<std::string> answers(clients);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < clients; ++i)
+        threads.emplace_back([&, i] {
+            answers[i] = blob_goes_to(server.port(), a_clients_[static_cast<std::size_t>(i) % a_clients_.size()], 7);
+        });
+    for (auto& t : threads) t.join();
+    for (const auto& a : answers) EXPECT_EQ(a, "a");
+    EXPECT_EQ(a_.head_requests() - heads_before, 1u);
+}
+
+TEST_F(BlobCheckTest, TimeoutsFallThroughAndPipelinedAnswersKeepTheirOrder) {
+    write_blob_providers();
+    server_process server(write_blob_config());
+    ASSERT_TRUE(server.wait_ready()) << server.output();
+    learn_blob_clients(server.port());
+    if (HasFatalFailure()) return;
+    a_.set_mode(mirror_mode::hang);
+    // Two requests in one write on a keep-alive connection: the blob waits
+    // for mirror-a's check to time out, goes to mirror-b, and is still
+    // answered before the manifest behind it.
+    http_client c(server.port());
+    ASSERT_TRUE(c.connected());
+    const std::string headers = "Host: r\r\n" + real_ip(a_clients_[0]) + "\r\n";
+    c.send("GET " + blob_path(3) + " HTTP/1.1\r\n" + headers + "GET /v2/library/pause/manifests/3.9 HTTP/1.1\r\n" +
+           headers);
+    const auto first = c.read_response();
+    const auto second = c.read_response();
+    ASSERT_TRUE(first && second);
+    EXPECT_EQ(first->header("location"), b_.base_url() + blob_path(3));
+    EXPECT_EQ(location_host(*second), "a.mirror.example");
+    // Not cached: after a timeout the next request asks again.
+    EXPECT_EQ(blob_goes_to(server.port(), a_clients_[0], 3), "b");
+    EXPECT_GE(metric(server.admin_port(), "registry_redirector_blob_checks_total{mirror=\"mirror-a\",result=\"error\"}"),
+              2);
+    EXPECT_GE(metric(server.admin_port(), "registry_redirector_failover_total{reason=\"blob_missing\"}"), 2);
+}
+
+TEST_F(BlobCheckTest, WhenTheProvidersMirrorsLackItTheDefaultProvidersMirrorIsNext) {
+    write_blob_providers();
+    server_process server(write_blob_config());
+    ASSERT_TRUE(server.wait_ready()) << server.output();
+    a_.set_mode(mirror_mode::not_found);
+    b_.set_mode(mirror_mode::server_error);
+    for (int i = 1; i <= 10; ++i) EXPECT_EQ(blob_goes_to(server.port(), client_ip(i), 4), "g");
+    EXPECT_EQ(g_.head_requests(), 1u);
+}
+
+TEST_F(BlobCheckTest, NoMirrorHasTheBlobGoesToTheUpstream) {
+    write_blob_providers();
+    server_process server(write_blob_config("  upstream: 'https://upstream.example/v2/k8s{v2_path}'\n"));
+    ASSERT_TRUE(server.wait_ready()) << server.output();
+    for (auto* m : {&a_, &b_, &g_}) m->set_mode(mirror_mode::not_found);
+    for (int i = 1; i <= 10; ++i) EXPECT_EQ(blob_goes_to(server.port(), client_ip(i), 4), "upstream.example");
+    EXPECT_EQ(blob_goes_to(server.port(), "192.0.2.1", 4), "upstream.example");  // a google client too
+    EXPECT_GT(metric(server.admin_port(), "registry_redirector_failover_total{reason=\"upstream\"}"), 0);
+}
+
+TEST_F(BlobCheckTest, NoMirrorHasTheBlobWithoutUpstreamUsesTheLastResort) {
+    write_blob_providers();
+    server_process server(write_blob_config());
+    ASSERT_TRUE(server.wait_ready()) << server.output();
+    a_.set_mode(mirror_mode::reset);
+    b_.set_mode(mirror_mode::not_found);
+    g_.set_mode(mirror_mode::not_found);
+    // Never an error: google's mirror, chosen as if every mirror had it.
+    for (int i = 1; i <= 10; ++i) EXPECT_EQ(blob_goes_to(server.port(), client_ip(i), 5), "g");
+    EXPECT_GT(metric(server.admin_port(), "registry_redirector_failover_total{reason=\"last_resort\"}"), 0);
+}
+
 }  // namespace
 }  // namespace registry_redirector::testing

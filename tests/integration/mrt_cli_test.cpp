@@ -29,6 +29,15 @@ struct scratch {
     ~scratch() { fs::remove_all(dir); }
 };
 
+/// asns/amazon.yaml (AS16509) and asns/google.yaml (AS15169), both with redirectsTo.
+void write_providers(const fs::path& dir) {
+    fs::create_directories(dir / "asns");
+    std::ofstream(dir / "asns/amazon.yaml") << "name: amazon\nredirectsTo:\n  registry: r.amazon.example\n"
+                                               "  artifacts: a.amazon.example\nasns: [16509]\n";
+    std::ofstream(dir / "asns/google.yaml") << "name: google\nredirectsTo:\n  registry: r.google.example\n"
+                                               "  artifacts: a.google.example\nasns: [15169]\n";
+}
+
 TEST(MrtCliTest, ResolveRealDumpsIsDeterministicAndAtomic) {
     if (!fs::is_directory(samples)) GTEST_SKIP() << samples << " is missing";
     scratch s;
@@ -83,11 +92,7 @@ TEST(MrtCliTest, ResolveUsageAndInputErrors) {
 /// The issue's integration test: a config whose prefixes: is an MRT file.
 TEST(MrtCliTest, ServerAcceptsAnMrtDumpAsPrefixes) {
     scratch s;
-    fs::create_directories(s.dir / "asns");
-    std::ofstream(s.dir / "asns/amazon.yaml") << "name: amazon\nredirectsTo:\n  registry: r.amazon.example\n"
-                                                 "  artifacts: a.amazon.example\nasns: [16509]\n";
-    std::ofstream(s.dir / "asns/google.yaml") << "name: google\nredirectsTo:\n  registry: r.google.example\n"
-                                                 "  artifacts: a.google.example\nasns: [15169]\n";
+    write_providers(s.dir);
     // 1.0.0.0/24: AS16509 at two sessions (kept); 1.0.4.0/22: AS16509 at one
     // (a leak: dropped at min_peers 2); 2a00:1450::/32: AS16509 at three.
     std::vector<peer_entry> peers;
@@ -135,11 +140,7 @@ TEST(MrtCliTest, ServerAcceptsAnMrtDumpAsPrefixes) {
 
 TEST(MrtCliTest, DiffExitStatusGatesCi) {
     scratch s;
-    fs::create_directories(s.dir / "asns");
-    std::ofstream(s.dir / "asns/amazon.yaml") << "name: amazon\nredirectsTo:\n  registry: r.amazon.example\n"
-                                                 "  artifacts: a.amazon.example\nasns: [16509]\n";
-    std::ofstream(s.dir / "asns/google.yaml") << "name: google\nredirectsTo:\n  registry: r.google.example\n"
-                                                 "  artifacts: a.google.example\nasns: [15169]\n";
+    write_providers(s.dir);
     std::ofstream(s.dir / "old.tsv") << "1.0.0.0/24\t16509\n9.9.9.0/24\t64500\n";
     std::ofstream(s.dir / "same.tsv") << "1.0.0.0/24\t16509\n";  // rows differ, answers do not
     std::ofstream(s.dir / "new.tsv") << "1.0.0.0/24\t15169\n";
@@ -157,6 +158,65 @@ TEST(MrtCliTest, DiffExitStatusGatesCi) {
     EXPECT_EQ(json.output.rfind("{\"answers_changed\":true", 0), 0u) << json.output;
     EXPECT_EQ(run_binary({"diff", "--config", config, (s.dir / "old.tsv").string(), (s.dir / "none.tsv").string()}).exit_code, 2);
     EXPECT_EQ(run_binary({"diff", "--config", config, (s.dir / "old.tsv").string()}).exit_code, 2);
+}
+
+/// Regions from cloud_ranges: a new ip-ranges.json (two configs) moving a
+/// prefix between regions of one provider, and a new table (one config)
+/// taking a /24 out of a labelled range.
+TEST(MrtCliTest, DiffReportsRegionMoves) {
+    scratch s;
+    write_providers(s.dir);
+    std::ofstream(s.dir / "old.tsv") << "1.0.0.0/24\t16509\n";
+    std::ofstream(s.dir / "new.tsv") << "1.0.0.0/24\t15169\n";
+    std::ofstream(s.dir / "aws-1.json") << R"({"prefixes":[{"ip_prefix":"1.0.0.0/16","region":"us-east-1"},)"
+                                           R"({"ip_prefix":"3.5.0.0/16","region":"eu-west-1"}],"ipv6_prefixes":[]})";
+    std::ofstream(s.dir / "aws-2.json") << R"({"prefixes":[{"ip_prefix":"1.0.0.0/16","region":"us-east-2"},)"
+                                           R"({"ip_prefix":"3.5.0.0/16","region":"eu-west-1"}],"ipv6_prefixes":[]})";
+    const auto config = [&](const char* name, const char* ranges) {
+        std::ofstream(s.dir / name) << "providers_dir: asns\nprefixes: [old.tsv]\ndefault_provider: google\n"
+                                       "cloud_ranges:\n  - {provider: amazon, format: aws, file: "
+                                    << ranges << "}\n";
+        return (s.dir / name).string();
+    };
+    const auto c1 = config("r1.yaml", "aws-1.json"), c1b = config("r1b.yaml", "aws-1.json"),
+               c2 = config("r2.yaml", "aws-2.json");
+    const auto same = run_binary({"diff", "--old-config", c1, "--new-config", c1b});
+    EXPECT_EQ(same.exit_code, 0) << same.output;
+    EXPECT_NE(same.output.find("no address changes provider or region"), std::string::npos) << same.output;
+
+    const auto moved = run_binary({"diff", "--old-config", c1, "--new-config", c2});
+    EXPECT_EQ(moved.exit_code, 1) << moved.output;
+    EXPECT_NE(moved.output.find("1.0.0.0/16 (-) -> 1.0.0.0/16 (-): amazon/us-east-1 -> amazon/us-east-2, 255 /24s"),
+              std::string::npos)
+        << moved.output;
+    EXPECT_NE(moved.output.find("1.0.0.0/24 (AS16509) -> 1.0.0.0/24 (AS16509): amazon/us-east-1 -> amazon/us-east-2, 1 /24s"),
+              std::string::npos)
+        << moved.output;
+    EXPECT_NE(moved.output.find("\namazon/us-east-1         0         2            0          256"), std::string::npos)
+        << moved.output;
+    EXPECT_EQ(moved.output.find("eu-west-1"), std::string::npos) << moved.output;  // unchanged region
+    const auto json = run_binary({"diff", "--old-config", c1, "--new-config", c2, "--json"});
+    EXPECT_EQ(json.exit_code, 1) << json.output;
+    EXPECT_NE(json.output.find("{\"provider\":\"amazon\",\"region\":\"us-east-2\",\"prefixes_gained\":2,"
+                               "\"prefixes_lost\":0,\"ipv4_24s_gained\":256,"),
+              std::string::npos)
+        << json.output;
+    EXPECT_NE(json.output.find("\"from\":{\"provider\":\"amazon\",\"region\":\"us-east-1\",\"redirect\":\"amazon\"},"
+                               "\"to\":{\"provider\":\"amazon\",\"region\":\"us-east-2\",\"redirect\":\"amazon\"}"),
+              std::string::npos)
+        << json.output;
+
+    // Two tables under one config: the /24 leaves amazon's us-east-1 range for google.
+    const auto table = run_binary({"diff", "--config", c1, (s.dir / "old.tsv").string(), (s.dir / "new.tsv").string()});
+    EXPECT_EQ(table.exit_code, 1) << table.output;
+    EXPECT_NE(table.output.find("1.0.0.0/24 (AS16509) -> 1.0.0.0/24 (AS15169): amazon/us-east-1 -> google, 1 /24s"),
+              std::string::npos)
+        << table.output;
+    // A bad range file is an error (exit 2), naming the file.
+    std::ofstream(s.dir / "aws-2.json") << R"({"prefixes":[{"ip_prefix":"1.0.0.1/16","region":"us-east-2"}]})";
+    const auto bad = run_binary({"diff", "--old-config", c1, "--new-config", c2});
+    EXPECT_EQ(bad.exit_code, 2) << bad.output;
+    EXPECT_NE(bad.output.find("aws-2.json"), std::string::npos) << bad.output;
 }
 
 }  // namespace

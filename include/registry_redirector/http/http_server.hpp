@@ -18,6 +18,8 @@
 
 namespace registry_redirector {
 
+class blob_checker;
+
 using serving_store = snapshot_store<serving_snapshot>;
 
 /// The HTTPS listener: where, and the store its handshakes take their
@@ -60,6 +62,10 @@ public:
 
     /// Turns tracing (and location_request_id) on; before start() only.
     void set_tracing(const http_tracing& tracing);
+
+    /// Turns the blob existence checks on (for the mirrors with
+    /// check_blobs); before start() only. `checker` must outlive the server.
+    void set_blob_checker(blob_checker* checker);
 
     /// Starts the I/O threads; returns at once.
     void start();

@@ -4,8 +4,10 @@
 /// clocks, no globals: unit tests call it directly.
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "registry_redirector/http/client_ip.hpp"
 #include "registry_redirector/routing/request_outcome.hpp"
@@ -56,9 +58,30 @@ struct response_plan {
 
 /// The decision. `snapshot` is null until the first routing table loads
 /// (answered 503). `peer_source` says whether `peer` is the TCP peer or
-/// came from a PROXY protocol header. noexcept, allocation-free.
+/// came from a PROXY protocol header. `excluded` lists mirrors to pass over
+/// like down ones (their blob existence check said no). noexcept,
+/// allocation-free.
 response_plan handle_request(const request_view& request, const ip_address& peer, const serving_snapshot* snapshot,
-                             client_ip_source peer_source = client_ip_source::peer) noexcept;
+                             client_ip_source peer_source = client_ip_source::peer,
+                             std::span<const std::uint32_t> excluded = {}) noexcept;
+
+/// The blob existence check `plan` needs before it may be sent: its
+/// mirror's, for a blob redirect to a mirror with check_blobs that is not
+/// already in `excluded`; else null. noexcept.
+const blob_check* blob_check_for(const response_plan& plan, const serving_snapshot& snapshot,
+                                 std::span<const std::uint32_t> excluded) noexcept;
+
+/// The blob existence check of `plan`, as far as the caches know: while
+/// the cache of plan's mirror says the blob is missing, that mirror joins
+/// `excluded` and the request is decided again (the next candidate in
+/// selection order, then upstream or the last resort). Returns the check
+/// whose mirror must still be asked (`plan` redirects there and `url` holds
+/// the URL to HEAD), or null when `plan` may be sent as it is. Allocates
+/// only while `excluded` and `url` grow.
+const blob_check* settle_blob_check(response_plan& plan, const request_view& request, const ip_address& peer,
+                                    const serving_snapshot& snapshot, client_ip_source peer_source,
+                                    std::vector<std::uint32_t>& excluded, std::string& url,
+                                    blob_existence_cache::clock::time_point now);
 
 /// A response for a request the parser rejected (no request_view exists).
 response_plan reject(status_code status) noexcept;

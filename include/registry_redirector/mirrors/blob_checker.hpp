@@ -16,7 +16,7 @@
 #include <string>
 
 #include "registry_redirector/config/probe_config.hpp"
-#include "registry_redirector/mirrors/blob_existence_cache.hpp"
+#include "registry_redirector/routing/blob_existence_cache.hpp"
 
 namespace registry_redirector {
 

@@ -6,6 +6,7 @@
 /// the operators' drain overrides, the per-mirror metrics, and the state
 /// shown by the admin port's /mirrors.
 
+#include <prometheus/collectable.h>
 #include <prometheus/registry.h>
 
 #include <chrono>
@@ -16,7 +17,9 @@
 #include <vector>
 
 #include "registry_redirector/config/probe_config.hpp"
+#include "registry_redirector/mirrors/blob_checker.hpp"
 #include "registry_redirector/mirrors/health_tracker.hpp"
+#include "registry_redirector/routing/blob_check.hpp"
 #include "registry_redirector/routing/health_board.hpp"
 
 namespace registry_redirector {
@@ -25,6 +28,15 @@ namespace registry_redirector {
 struct mirror_probe_target {
     std::string name;
     std::optional<probe_config> probe;
+    std::optional<blob_check_config> check_blobs;
+};
+
+/// The per-mirror state published with a routing table (serving_snapshot).
+struct mirror_state {
+    std::shared_ptr<health_board> health;
+    /// Index = mirror id; null for a mirror without check_blobs, empty when
+    /// no mirror has it.
+    std::vector<std::shared_ptr<const blob_check>> blob_checks;
 };
 
 /// What /mirrors shows of one mirror's health.
@@ -56,13 +68,20 @@ public:
     /// Stops probing and joins the thread (in-flight probes are abandoned).
     void stop();
 
-    /// Sets the mirror list (start-up and every reload) and returns the board
+    /// Sets the mirror list (start-up and every reload) and returns the state
     /// to publish with the routing table that numbers mirrors this way. A
     /// mirror whose name and probe are unchanged keeps its health state;
-    /// a drain override is kept by name. New mirrors start as their probe's
-    /// `initial` says. Throws std::runtime_error when a probe's ca_file
-    /// cannot be read (the reload is then rejected).
-    std::shared_ptr<health_board> assign(const std::vector<mirror_probe_target>& mirrors);
+    /// a drain override is kept by name; a blob cache is kept while the
+    /// mirror's name and check_blobs are unchanged. New mirrors start as
+    /// their probe's `initial` says. Throws std::runtime_error when a
+    /// probe's ca_file cannot be read (the reload is then rejected).
+    mirror_state assign(const std::vector<mirror_probe_target>& mirrors);
+
+    /// Sends the blob existence checks' HEADs, on the probe thread.
+    blob_checker& blob_checks() noexcept;
+
+    /// The blob existence checks' metrics, read at scrape time.
+    const prometheus::Collectable& blob_check_metrics() const noexcept;
 
     /// The operators' emergency lever. False when no mirror has that name.
     bool set_drained(std::string_view name, bool drained);

@@ -71,8 +71,9 @@ enum class failover_reason : std::uint8_t {
     next_mirror,  ///< a down or drained mirror was passed over for the next one in selection order
     upstream,     ///< every eligible mirror was down: routes.upstream
     last_resort,  ///< every eligible mirror was down and no upstream: the default provider's, as if up
+    blob_missing, ///< the chosen mirror lacked the blob (or its existence check failed): the next one
 };
-inline constexpr std::size_t failover_reason_count = 4;
+inline constexpr std::size_t failover_reason_count = 5;
 const char* to_label(failover_reason r) noexcept;
 
 }  // namespace registry_redirector

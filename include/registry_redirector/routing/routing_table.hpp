@@ -305,6 +305,13 @@ struct route_explanation {
     std::uint32_t network = 0;
 };
 
+/// A resolved prefix with its owner and the region its addresses get.
+struct explained_prefix {
+    ip_prefix prefix;
+    std::uint32_t matched = routing_table::no_provider;
+    std::uint32_t region = no_region;
+};
+
 /// Keeps every resolved prefix (not only provider ranges), so it costs far
 /// more memory than routing_table: for the CLI only.
 class route_explainer {
@@ -313,6 +320,9 @@ public:
                     origin_table origins, routing_options options = {});
     ~route_explainer();
     route_explanation explain(const ip_address& address) const;
+    /// Every resolved prefix once (table rows, cidrs, cloud range prefixes):
+    /// IPv4 then IPv6, each family in (network, length) order.
+    std::vector<explained_prefix> prefixes() const;
     const routing_table& table() const noexcept { return table_; }
 
 private:

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "registry_redirector/config/client_ip_policy.hpp"
+#include "registry_redirector/routing/blob_check.hpp"
 #include "registry_redirector/routing/health_board.hpp"
 #include "registry_redirector/routing/routing_table.hpp"
 
@@ -25,6 +26,9 @@ struct serving_snapshot {
     /// Up/down/drained per mirror (index as in routes.mirrors()), flipped by
     /// the probes without a rebuild. Null: every mirror is up (tests, CLI).
     std::shared_ptr<health_board> health;
+    /// Per mirror (index as in routes.mirrors()): its blob existence check,
+    /// null for a mirror without check_blobs. Empty: no mirror checks.
+    std::vector<std::shared_ptr<const blob_check>> blob_checks;
 };
 
 }  // namespace registry_redirector

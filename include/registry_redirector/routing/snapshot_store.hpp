@@ -49,6 +49,10 @@ public:
             return cached_.get();
         }
 
+        /// Shares what get() last returned: for a request that must outlive
+        /// the next call (one waiting for a blob existence check).
+        std::shared_ptr<const T> share() const noexcept { return cached_; }
+
     private:
         const snapshot_store& store_;
         std::uint64_t seen_ = 0;

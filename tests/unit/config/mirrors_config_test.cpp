@@ -105,6 +105,42 @@ TEST(MirrorsConfigTest, RejectsBadMirrorsWithLineAndReason) {
     expect_rejected("p.yaml", "name: p\nmirrors: []\n", 2, "at least one mirror", true);
 }
 
+TEST(MirrorsConfigTest, CheckBlobsDefaultsKeysAndErrors) {
+    temp_dir dir;
+    const auto path = dir.write("p.yaml", R"(name: p
+asns: [1]
+mirrors:
+  - {name: a, registry: "https://a.example", check_blobs: true}
+  - name: b
+    registry: https://b.example
+    check_blobs: {positive_ttl: 24h, negative_ttl: 0s, timeout: 250ms, max_entries: 5000}
+  - {name: c, registry: "https://c.example", check_blobs: false}
+  - {name: d, registry: "https://d.example"}
+)");
+    const provider_config p = load_provider_file(path);
+    ASSERT_EQ(p.mirrors.size(), 4u);
+    ASSERT_TRUE(p.mirrors[0].check_blobs);
+    EXPECT_EQ(*p.mirrors[0].check_blobs, blob_check_config{});
+    EXPECT_EQ(p.mirrors[0].check_blobs->positive_ttl, std::chrono::hours(24));
+    EXPECT_EQ(p.mirrors[0].check_blobs->negative_ttl, std::chrono::seconds(60));
+    ASSERT_TRUE(p.mirrors[1].check_blobs);
+    EXPECT_EQ(p.mirrors[1].check_blobs->positive_ttl, std::chrono::hours(24));
+    EXPECT_EQ(p.mirrors[1].check_blobs->negative_ttl, std::chrono::milliseconds(0));
+    EXPECT_EQ(p.mirrors[1].check_blobs->timeout, std::chrono::milliseconds(250));
+    EXPECT_EQ(p.mirrors[1].check_blobs->max_entries, 5000u);
+    EXPECT_FALSE(p.mirrors[2].check_blobs);
+    EXPECT_FALSE(p.mirrors[3].check_blobs);
+
+    const std::string head = "name: p\nasns: [1]\nmirrors:\n  - name: a\n    registry: https://a.example\n";
+    expect_rejected("p.yaml", head + "    check_blobs: {positive_ttl: 31d}\n", 6, "positive_ttl must be a duration",
+                    true);
+    expect_rejected("p.yaml", head + "    check_blobs: {positive_ttl: 800h}\n", 6, "positive_ttl is out of range", true);
+    expect_rejected("p.yaml", head + "    check_blobs: {timeout: 10ms}\n", 6, "timeout is out of range", true);
+    expect_rejected("p.yaml", head + "    check_blobs: {max_entries: 0}\n", 6, "max_entries is out of range", true);
+    expect_rejected("p.yaml", head + "    check_blobs: {ttl: 5s}\n", 6, "ttl", true);
+    expect_rejected("p.yaml", head + "    check_blobs: maybe\n", 6, "check_blobs", true);
+}
+
 TEST(MirrorsConfigTest, DuplicateMirrorNamesAcrossProvidersAreAnError) {
     temp_dir dir;
     dir.write("p/a.yaml", "name: a\nasns: [1]\nmirrors:\n  - {name: shared, registry: a.example}\n");

@@ -122,5 +122,83 @@ TEST_F(RequestHandlerHealthTest, NoBoardMeansEveryMirrorIsUp) {
     EXPECT_NE(p.mirror, no_mirror);
 }
 
+/// Blob existence checks on east-a and east-b (none on the cdn), settled
+/// from their caches.
+class BlobSettleTest : public RequestHandlerHealthTest {
+protected:
+    void SetUp() override {
+        build(false);
+        snapshot_->blob_checks.resize(snapshot_->routes.mirrors().size());
+        for (const char* name : {"east-a", "east-b"})
+            snapshot_->blob_checks[index_of(name)] =
+                std::make_shared<const blob_check>(blob_check{{}, std::make_shared<blob_existence_cache>(64), nullptr});
+    }
+    blob_existence_cache& cache_of(std::string_view name) { return *snapshot_->blob_checks[index_of(name)]->cache; }
+    void learn(std::string_view mirror, bool exists) {
+        cache_of(mirror).insert("https://" + std::string(mirror) + ".example/v2/pause/blobs/" + digest, exists,
+                                now_ + std::chrono::minutes(1));
+    }
+    const blob_check* settle(response_plan& plan) {
+        request_view r;
+        r.method = "GET";
+        r.target = target_;
+        return settle_blob_check(plan, r, *parse_ip_address(client_), *snapshot_, client_ip_source::peer, excluded_,
+                                 url_, now_);
+    }
+
+    const char* client_ = "203.0.113.9";
+    blob_existence_cache::clock::time_point now_ = blob_existence_cache::clock::now();
+    std::vector<std::uint32_t> excluded_;
+    std::string url_;
+};
+
+TEST_F(BlobSettleTest, UnknownAsksTheChosenMirror) {
+    auto plan = decide(client_);
+    const std::string first = mirror_of(plan);
+    const blob_check* check = settle(plan);
+    ASSERT_NE(check, nullptr);
+    EXPECT_EQ(check, snapshot_->blob_checks[index_of(first)].get());
+    EXPECT_EQ(mirror_of(plan), first);
+    EXPECT_EQ(url_, "https://" + first + ".example/v2/pause/blobs/" + digest);
+    EXPECT_TRUE(excluded_.empty());
+}
+
+TEST_F(BlobSettleTest, KnownPresentIsSentAsDecided) {
+    auto plan = decide(client_);
+    const std::string first = mirror_of(plan);
+    learn(first, true);
+    EXPECT_EQ(settle(plan), nullptr);
+    EXPECT_EQ(mirror_of(plan), first);
+    EXPECT_EQ(plan.failover, failover_reason::none);
+    EXPECT_EQ(cache_of(first).hits(), 1u);
+}
+
+TEST_F(BlobSettleTest, KnownMissingPassesToTheNextCandidates) {
+    auto plan = decide(client_);
+    const std::string first = mirror_of(plan);
+    const std::string second = first == "east-a" ? "east-b" : "east-a";
+    learn(first, false);
+    const blob_check* check = settle(plan);  // the second is unknown: ask it
+    ASSERT_NE(check, nullptr);
+    EXPECT_EQ(mirror_of(plan), second);
+    EXPECT_EQ(plan.failover, failover_reason::blob_missing);
+    EXPECT_EQ(excluded_, std::vector<std::uint32_t>{index_of(first)});
+
+    learn(second, false);  // both lack it: the next tier (the cdn has no check)
+    plan = decide(client_);
+    excluded_.clear();
+    EXPECT_EQ(settle(plan), nullptr);
+    EXPECT_EQ(mirror_of(plan), "cdn");
+    EXPECT_EQ(plan.failover, failover_reason::blob_missing);
+    EXPECT_EQ(excluded_.size(), 2u);
+}
+
+TEST_F(BlobSettleTest, OnlyBlobsAreChecked) {
+    target_ = "/v2/pause/manifests/3.9";
+    auto plan = decide(client_);
+    EXPECT_EQ(settle(plan), nullptr);
+    EXPECT_TRUE(url_.empty());
+}
+
 }  // namespace
 }  // namespace registry_redirector

@@ -38,7 +38,9 @@ TEST(MirrorProberTest, DownAfterFallUpAfterRise) {
     prometheus::Registry registry;
     mirror_prober prober(registry);
     prober.start();
-    auto board = prober.assign({{"m1", fast_probe(mirror.base_url() + "/blob")}, {"static", std::nullopt}});
+    auto board = prober.assign({{"m1", fast_probe(mirror.base_url() + "/blob"), std::nullopt},
+                                {"static", std::nullopt, std::nullopt}})
+                     .health;
     ASSERT_EQ(board->size(), 2u);
     EXPECT_TRUE(board->usable(0));
     ASSERT_TRUE(eventually([&] { return prober.statuses()[0].probes >= 2; }));
@@ -68,7 +70,7 @@ TEST(MirrorProberTest, InitialDownStaysOutUntilItPasses) {
     mirror_prober prober(registry);
     auto p = fast_probe(mirror.base_url() + "/blob", 1, 1);
     p.initial_up = false;
-    auto board = prober.assign({{"m1", p}});
+    auto board = prober.assign({{"m1", p, std::nullopt}}).health;
     EXPECT_FALSE(board->usable(0));
     prober.start();
     ASSERT_TRUE(eventually([&] { return prober.statuses()[0].probes >= 3; }));
@@ -84,7 +86,7 @@ TEST(MirrorProberTest, ReloadKeepsStateOfUnchangedMirrorsAndDrainsByName) {
     mirror_prober prober(registry);
     prober.start();
     const auto p = fast_probe(mirror.base_url() + "/blob", 1, 50);
-    auto board = prober.assign({{"a", p}, {"b", std::nullopt}});
+    auto board = prober.assign({{"a", p, std::nullopt}, {"b", std::nullopt, std::nullopt}}).health;
     ASSERT_TRUE(eventually([&] { return !board->usable(0); }));
     ASSERT_TRUE(prober.set_drained("b", true));
     EXPECT_FALSE(board->usable(1));
@@ -92,7 +94,7 @@ TEST(MirrorProberTest, ReloadKeepsStateOfUnchangedMirrorsAndDrainsByName) {
 
     // Same name and probe: still down in the new board (at the new index);
     // the drain of "b" carries over by name.
-    auto next = prober.assign({{"b", std::nullopt}, {"a", p}, {"c", std::nullopt}});
+    auto next = prober.assign({{"b", std::nullopt, std::nullopt}, {"a", p, std::nullopt}, {"c", std::nullopt, std::nullopt}}).health;
     EXPECT_FALSE(next->usable(1));
     EXPECT_TRUE(next->drained(0));
     EXPECT_TRUE(next->usable(2));
@@ -102,7 +104,7 @@ TEST(MirrorProberTest, ReloadKeepsStateOfUnchangedMirrorsAndDrainsByName) {
     // A changed probe is a new probe: up until proven down again.
     auto changed = p;
     changed.fall = 1000;
-    auto third = prober.assign({{"a", changed}});
+    auto third = prober.assign({{"a", changed, std::nullopt}}).health;
     EXPECT_TRUE(third->usable(0));
     ASSERT_TRUE(prober.set_drained("a", true));
     EXPECT_FALSE(third->usable(0));
@@ -116,7 +118,7 @@ TEST(MirrorProberTest, MetricsPerMirror) {
     prometheus::Registry registry;
     mirror_prober prober(registry);
     prober.start();
-    prober.assign({{"m1", fast_probe(mirror.base_url() + "/blob")}});
+    prober.assign({{"m1", fast_probe(mirror.base_url() + "/blob"), std::nullopt}});
     ASSERT_TRUE(eventually([&] { return prober.statuses()[0].probes >= 1; }));
     bool saw_probe_counter = false;
     bool saw_up = false;
@@ -134,6 +136,41 @@ TEST(MirrorProberTest, MetricsPerMirror) {
     prober.assign({});
     for (const auto& family : registry.Collect())
         if (family.name == "registry_redirector_mirror_up") EXPECT_TRUE(family.metric.empty());
+}
+
+TEST(MirrorProberTest, BlobCachesLastWhileNameAndSettingsDo) {
+    prometheus::Registry registry;
+    mirror_prober prober(registry);
+    EXPECT_TRUE(prober.assign({{"plain", std::nullopt, std::nullopt}}).blob_checks.empty());
+
+    blob_check_config check;
+    check.max_entries = 64;
+    auto first = prober.assign({{"a", std::nullopt, check}, {"b", std::nullopt, std::nullopt}}).blob_checks;
+    ASSERT_EQ(first.size(), 2u);
+    ASSERT_NE(first[0], nullptr);
+    EXPECT_EQ(first[1], nullptr);
+    EXPECT_NE(first[0]->tls, nullptr);  // the system store, for https blob URLs
+    first[0]->cache->insert("https://a.example/blob", true, blob_existence_cache::clock::now() + std::chrono::hours(1));
+
+    // Renumbered, same settings: the same cache.
+    auto second = prober.assign({{"b", std::nullopt, std::nullopt}, {"a", std::nullopt, check}}).blob_checks;
+    ASSERT_EQ(second.size(), 2u);
+    ASSERT_NE(second[1], nullptr);
+    EXPECT_EQ(second[1]->cache, first[0]->cache);
+
+    // Changed settings: a new, empty cache.
+    check.negative_ttl = std::chrono::milliseconds(5000);
+    auto third = prober.assign({{"a", std::nullopt, check}}).blob_checks;
+    ASSERT_EQ(third.size(), 1u);
+    EXPECT_NE(third[0]->cache, first[0]->cache);
+    EXPECT_EQ(third[0]->cache->size(), 0u);
+
+    // The metrics read the live caches.
+    const auto families = prober.blob_check_metrics().Collect();
+    ASSERT_EQ(families.size(), 4u);
+    EXPECT_EQ(families[0].name, "registry_redirector_blob_cache_lookups_total");
+    ASSERT_EQ(families[0].metric.size(), 2u);
+    EXPECT_EQ(families[0].metric[0].label[0].value, "a");
 }
 
 }  // namespace
