@@ -201,8 +201,15 @@ start_ours() {  # name config slot threads [extra serve args...]
         die "something already answers on 127.0.0.1:$port"
     fi
     t0=$(now)
-    "$BIN" serve --config "$cfg" --threads "$threads" --listen "127.0.0.1:$port" \
-        --admin-listen "127.0.0.1:$admin" "$@" > "$OUT/ours-$name.log" 2>&1 &
+    # In a session of its own, as the NGINX master makes itself (daemon):
+    # with the kernel's autogroup scheduling (/proc/sys/kernel/
+    # sched_autogroup_enabled, 1 here) a session's processes share one CPU share,
+    # so ours started in this script's session would share wrk's while
+    # NGINX had a share of its own; on a busy machine that alone cut our
+    # new-TLS-connection rate to 0.5-0.9x of NGINX's. (setsid execs in
+    # place here: a background job of a script leads no process group.)
+    setsid "$BIN" serve --config "$cfg" --threads "$threads" --listen "127.0.0.1:$port" \
+        --admin-listen "127.0.0.1:$admin" "$@" > "$OUT/ours-$name.log" 2>&1 < /dev/null &
     LAST_PID=$!
     OURS_PIDS+=("$LAST_PID")
     deadline=$(( $(date +%s) + READY_TIMEOUT ))

@@ -17,6 +17,8 @@
 #include <optional>
 #include <thread>
 #include <type_traits>
+#include <unistd.h>
+#include <utility>
 #include <vector>
 
 #include "registry_redirector/http/buffer_pool.hpp"
@@ -150,7 +152,8 @@ struct worker {
     worker(unsigned index_in, const serving_store& store, thread_request_counters& counters_in,
            request_metrics& metrics_in, const connection_limits& limits_in, access_log* log, proxy_protocol_mode proxy)
         : index(index_in), counters(counters_in), metrics(metrics_in), limits(limits_in), access(log),
-          proxy_protocol(proxy), pool(limits_in.max_header_bytes + 1024, 512), context(1), sweep_timer(context),
+          proxy_protocol(proxy), pool(limits_in.max_header_bytes + 1024, 512),
+          context(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO), sweep_timer(context),
           reader(store) {}
 
     void log_access(const response_plan& plan, const request_view& request, const serving_snapshot* snapshot,
@@ -172,6 +175,7 @@ struct worker {
     trace_id_generator ids;
     session_link* sessions = nullptr;  // intrusive list, touched only on this thread
     std::atomic<std::size_t> session_count{0};
+    std::atomic<std::size_t> incoming{0};  // accepted by another worker, on their way here
     bool draining = false;        // only on this thread
     buffer_pool pool;             // sessions give their buffers back in their destructors
     slab_arena session_memory;      // where plain sessions live (they free into it)
@@ -183,6 +187,10 @@ struct worker {
     std::size_t released_since_heap_trim = 0;  // bytes, estimated
     std::size_t sessions_closed = 0;           // since the last trim period
 
+    /// Every socket, acceptor and timer of this worker is used on its thread
+    /// only (it accepts for itself; a connection handed over comes as a bare
+    /// descriptor), so the reactor's per-descriptor locks are off; post()
+    /// from other threads stays locked.
     asio::io_context context;
     asio::steady_timer sweep_timer;
     serving_store::reader reader;
@@ -673,13 +681,16 @@ private:
     }
 
     /// TLS only: close_notify, then wait (within the linger deadline) for
-    /// the client's, which also tells us it has read the response.
+    /// the client's, which also tells us it has read the response. Then the
+    /// session ends and its destructor closes the socket: after its
+    /// close_notify the client sends nothing more (RFC 8446 section 6.1),
+    /// so nothing unread can turn the close into a reset, and the TCP
+    /// linger (shutdown, wait for EOF) would only cost another wake-up per
+    /// connection. Failed (the client left without close_notify): the same.
     void close_tls() {
         if constexpr (tls) {
             deadline_ = clock_type::now() + linger_timeout;
-            stream_.async_shutdown([self = this->shared_from_this()](beast::error_code ec) {
-                if (!ec) self->linger();
-            });
+            stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {});
         }
     }
 
@@ -901,16 +912,56 @@ ip_address to_ip_address(const tcp::endpoint& endpoint) {
     return ip_address::from_v6_bytes(raw);  // folds ::ffff:a.b.c.d from dual-stack sockets
 }
 
-/// One listening socket: plain HTTP, or HTTPS with the contexts of `tls`.
-struct listener {
-    listener(asio::io_context& context, const endpoint_config& at, const tls_context_store* contexts)
-        : acceptor(context), backoff(context), tls(contexts) {
-        open_listener(acceptor, at, contexts ? "TLS redirect port" : "redirect port");
+/// A connection one worker accepted for another: its descriptor, on the way
+/// to the other worker's thread. Closed if it never arrives (the server
+/// stopped first).
+class handed_socket {
+public:
+    explicit handed_socket(int fd) noexcept : fd_(fd) {}
+    handed_socket(handed_socket&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+    handed_socket& operator=(handed_socket&&) = delete;
+    ~handed_socket() {
+        if (fd_ >= 0) ::close(fd_);
     }
-    tcp::acceptor acceptor;
+    int get() const noexcept { return fd_; }
+    void disown() noexcept { fd_ = -1; }
+
+private:
+    int fd_;
+};
+
+/// One listening socket (plain HTTP, or HTTPS with the contexts of `tls`)
+/// as one worker sees it. Every worker accepts on every listener itself, in
+/// its own io_context (a dup of the one listening descriptor), as an NGINX
+/// worker does: a new connection is read, and its handshake made, by the
+/// thread that accepted it, with no hand-off to wake another thread (with
+/// `threads: 1`, the accept thread this replaced cost new TLS connections a
+/// quarter of their rate on a busy 2-core machine).
+struct acceptor_slot {
+    acceptor_slot(worker& w, tcp::acceptor&& a, const tls_context_store* contexts)
+        : owner(w), acceptor(std::move(a)), backoff(w.context), protocol(acceptor.local_endpoint().protocol()),
+          tls(contexts) {}
+    worker& owner;
+    tcp::acceptor acceptor;   // touched only on owner's thread once started
     asio::steady_timer backoff;
+    tcp::endpoint peer;       // where the pending accept puts the client's address
+    tcp protocol;
     const tls_context_store* tls;  // null: plain HTTP
 };
+
+/// Makes the session for an accepted connection, on `w`'s thread: it lives
+/// in that worker's slab_arena and dies there (its destructor unlinks it
+/// from that worker's list). `context` is null for plain HTTP.
+void start_session(worker& w, tcp::socket socket, const ip_address& peer, const tls_context* context) {
+    if (context == nullptr)
+        std::allocate_shared<session<plain_stream>>(slab_allocator<session<plain_stream>>(w.session_memory),
+                                                    std::move(socket), w, peer)
+            ->start();
+    else
+        std::allocate_shared<session<tls_stream>>(slab_allocator<session<tls_stream>>(w.tls_session_memory),
+                                                  std::move(socket), w, peer, context->native())
+            ->start();
+}
 
 }  // namespace
 
@@ -918,38 +969,76 @@ struct http_server::impl {
     impl(const std::optional<endpoint_config>& listen, const std::optional<https_listener>& https, unsigned thread_count,
          const connection_limits& limits_in, const serving_store& store, request_metrics& metrics_in, access_log* log,
          proxy_protocol_mode proxy)
-        : limits(limits_in), metrics(metrics_in), accept_context(1) {
+        : limits(limits_in), metrics(metrics_in) {
         for (unsigned i = 0; i < thread_count; ++i)
             workers.push_back(std::make_unique<worker>(i, store, metrics.thread(i), metrics, limits, log, proxy));
-        if (listen) plain = &listeners.emplace_back(accept_context, *listen, nullptr);
+        if (listen) plain = open(*listen, nullptr);
         if (https) {
-            secure = &listeners.emplace_back(accept_context, https->endpoint, &https->contexts);
+            secure = open(https->endpoint, &https->contexts);
             metrics.tls_enabled.store(true, std::memory_order_relaxed);
         }
     }
 
-    void do_accept(listener& l) {
-        if (!accepting) return;
-        // The least-loaded worker gets the next connection.
-        worker* target = workers.front().get();
-        for (auto& w : workers)
-            if (w->session_count.load(std::memory_order_relaxed) < target->session_count.load(std::memory_order_relaxed))
-                target = w.get();
-        l.acceptor.async_accept(target->context, [this, &l, target](beast::error_code ec, tcp::socket socket) {
-            on_accept(l, ec, std::move(socket), *target);
+    /// Binds the listener, then gives every worker its own acceptor on it
+    /// (a dup of the descriptor, registered with that worker's io_context).
+    /// Returns the first worker's, whose port the listener reports.
+    acceptor_slot* open(const endpoint_config& at, const tls_context_store* contexts) {
+        const char* role = contexts ? "TLS redirect port" : "redirect port";
+        tcp::acceptor first(workers.front()->context);
+        open_listener(first, at, role);
+        acceptor_slot* primary = &acceptors.emplace_back(*workers.front(), std::move(first), contexts);
+        for (std::size_t i = 1; i < workers.size(); ++i) {
+            handed_socket copy(::dup(primary->acceptor.native_handle()));
+            beast::error_code ec;
+            if (copy.get() < 0) ec.assign(errno, beast::system_category());
+            tcp::acceptor mine(workers[i]->context);
+            if (!ec) mine.assign(primary->protocol, copy.get(), ec);
+            if (ec) throw listen_error("cannot listen on " + to_string(at) + " (" + role + "): dup: " + ec.message());
+            copy.disown();
+            acceptors.emplace_back(*workers[i], std::move(mine), contexts);
+        }
+        return primary;
+    }
+
+    /// On the slot's worker's thread (or before start).
+    void do_accept(acceptor_slot& s) {
+        if (!accepting.load(std::memory_order_relaxed)) return;
+        s.acceptor.async_accept(s.peer, [this, &s](beast::error_code ec, tcp::socket socket) {
+            on_accept(s, ec, std::move(socket));
         });
     }
 
-    void on_accept(listener& l, beast::error_code ec, tcp::socket socket, worker& target) {
-        if (ec == asio::error::operation_aborted || !accepting) return;
+    /// Where a connection accepted by `own` goes: `own` unless another
+    /// worker has clearly fewer connections (then the least loaded: the
+    /// balance of the accept thread this replaced, within a small slack so
+    /// that evenly loaded workers keep what they accept).
+    worker& placement(worker& own) const noexcept {
+        if (workers.size() == 1) return own;
+        auto load = [](const worker& w) {
+            return w.session_count.load(std::memory_order_relaxed) + w.incoming.load(std::memory_order_relaxed);
+        };
+        worker* least = workers.front().get();
+        std::size_t least_load = load(*least);
+        for (const auto& w : workers) {
+            const std::size_t l = load(*w);
+            if (l < least_load) {
+                least = w.get();
+                least_load = l;
+            }
+        }
+        return load(own) <= least_load + 1 + least_load / 16 ? own : *least;
+    }
+
+    void on_accept(acceptor_slot& s, beast::error_code ec, tcp::socket socket) {
+        if (ec == asio::error::operation_aborted || !accepting.load(std::memory_order_relaxed)) return;
         if (ec) {
             metrics.accept_errors.fetch_add(1, std::memory_order_relaxed);
             // EMFILE/ENFILE and friends: retrying at once would spin. Back
             // off, then re-arm; never stop accepting for good.
             spdlog::warn("accept failed: {}; retrying in 100 ms", ec.message());
-            l.backoff.expires_after(std::chrono::milliseconds(100));
-            l.backoff.async_wait([this, &l](beast::error_code wait_ec) {
-                if (!wait_ec) do_accept(l);
+            s.backoff.expires_after(std::chrono::milliseconds(100));
+            s.backoff.async_wait([this, &s](beast::error_code wait_ec) {
+                if (!wait_ec) do_accept(s);
             });
             return;
         }
@@ -958,7 +1047,7 @@ struct http_server::impl {
             metrics.connections_open.fetch_sub(1, std::memory_order_relaxed);
             metrics.connections_rejected.fetch_add(1, std::memory_order_relaxed);
             beast::error_code ignored;
-            if (l.tls == nullptr) {
+            if (s.tls == nullptr) {
                 // Tell the client why, best effort: a fresh socket's send
                 // buffer takes these bytes without blocking. (A TLS client
                 // could not read them before a handshake: it just sees
@@ -970,59 +1059,62 @@ struct http_server::impl {
             }
             socket.shutdown(tcp::socket::shutdown_send, ignored);
             socket.close(ignored);
-            do_accept(l);
+            do_accept(s);
             return;
         }
-        beast::error_code endpoint_ec;
-        const auto remote = socket.remote_endpoint(endpoint_ec);
-        if (endpoint_ec) {  // the client already left
-            metrics.connections_open.fetch_sub(1, std::memory_order_relaxed);
-            do_accept(l);
-            return;
-        }
-        socket.set_option(tcp::no_delay(true), endpoint_ec);
-        // The session is made on its worker's thread, and dies there: its
-        // destructor unlinks it from that worker's list (ThreadSanitizer
-        // caught a copy kept here outliving a short session). Made there, in
-        // the worker's slab_arena, it also lives apart from the socket state
-        // Asio allocates here and keeps for reuse; interleaved with it, the
-        // memory of closed sessions could never be handed back to the system
-        // after a storm (bench/idle_memory.sh).
-        if (l.tls == nullptr) {
-            asio::post(target.context, [&target, socket = std::move(socket), peer = to_ip_address(remote)]() mutable {
-                std::allocate_shared<session<plain_stream>>(slab_allocator<session<plain_stream>>(target.session_memory),
-                                                            std::move(socket), target, peer)
-                    ->start();
-            });
-        } else {
-            // The newest context: a rotation affects handshakes from now on.
-            const std::shared_ptr<const tls_context> context = l.tls->load();
+        // The newest context: a rotation affects handshakes from now on.
+        std::shared_ptr<const tls_context> context;
+        if (s.tls != nullptr) {
+            context = s.tls->load();
             if (context == nullptr) {  // not published yet (start-up): nothing to offer
                 metrics.connections_open.fetch_sub(1, std::memory_order_relaxed);
                 beast::error_code ignored;
                 socket.close(ignored);
+                do_accept(s);
+                return;
+            }
+        }
+        beast::error_code option_ec;
+        socket.set_option(tcp::no_delay(true), option_ec);
+        const ip_address peer = to_ip_address(s.peer);  // accept() filled it in: no getpeername
+        worker& target = placement(s.owner);
+        if (&target == &s.owner) {
+            start_session(target, std::move(socket), peer, context.get());
+        } else {
+            // Another worker's: only the descriptor moves (a socket belongs
+            // to the io_context it was made in).
+            beast::error_code release_ec;
+            handed_socket fd(socket.release(release_ec));
+            if (release_ec) {
+                metrics.connections_open.fetch_sub(1, std::memory_order_relaxed);
             } else {
-                asio::post(target.context, [&target, socket = std::move(socket), peer = to_ip_address(remote),
-                                            context]() mutable {
-                    std::allocate_shared<session<tls_stream>>(
-                        slab_allocator<session<tls_stream>>(target.tls_session_memory), std::move(socket), target, peer,
-                        context->native())
-                        ->start();
+                target.incoming.fetch_add(1, std::memory_order_relaxed);
+                asio::post(target.context, [this, &target, fd = std::move(fd), protocol = s.protocol, peer,
+                                            context = std::move(context)]() mutable {
+                    target.incoming.fetch_sub(1, std::memory_order_relaxed);
+                    tcp::socket handed(target.context);
+                    beast::error_code assign_ec;
+                    handed.assign(protocol, fd.get(), assign_ec);
+                    if (assign_ec) {
+                        metrics.connections_open.fetch_sub(1, std::memory_order_relaxed);
+                        return;  // fd closes it
+                    }
+                    fd.disown();
+                    start_session(target, std::move(handed), peer, context.get());
                 });
             }
         }
-        do_accept(l);
+        do_accept(s);
     }
 
     const connection_limits limits;
     request_metrics& metrics;
-    // Before the accept context: a pending accept holds a socket of a
-    // worker's context, so the workers must outlive the accept context.
     std::vector<std::unique_ptr<worker>> workers;
-    asio::io_context accept_context;
-    std::list<listener> listeners;  // stable addresses
-    listener* plain = nullptr;
-    listener* secure = nullptr;
+    // After the workers: acceptors (and their timers) are registered with
+    // the workers' io_contexts, so they go first.
+    std::list<acceptor_slot> acceptors;  // stable addresses
+    acceptor_slot* plain = nullptr;
+    acceptor_slot* secure = nullptr;
     std::vector<std::thread> threads;
     std::atomic<bool> accepting{true};
 };
@@ -1040,7 +1132,7 @@ http_server::http_server(const std::optional<endpoint_config>& listen, const std
 http_server::~http_server() { stop(); }
 
 namespace {
-unsigned short port_of(const listener* l) noexcept {
+unsigned short port_of(const acceptor_slot* l) noexcept {
     if (l == nullptr) return 0;
     beast::error_code ec;
     return l->acceptor.local_endpoint(ec).port();
@@ -1060,6 +1152,9 @@ void http_server::set_blob_checker(blob_checker* checker) {
 }
 
 void http_server::start() {
+    // Armed before the threads run: each acceptor is its worker's alone
+    // from then on.
+    for (auto& a : impl_->acceptors) impl_->do_accept(a);
     for (auto& w : impl_->workers) {
         w->sweep();
         impl_->threads.emplace_back([&w] {
@@ -1067,23 +1162,22 @@ void http_server::start() {
             w->context.run();
         });
     }
-    for (auto& l : impl_->listeners) impl_->do_accept(l);
-    impl_->threads.emplace_back([this] {
-        auto guard = asio::make_work_guard(impl_->accept_context);
-        impl_->accept_context.run();
-    });
 }
 
 void http_server::stop_accepting() {
-    asio::post(impl_->accept_context, [this] {
-        impl_->accepting = false;
-        for (auto& l : impl_->listeners) {
-            beast::error_code ignored;
-            l.acceptor.close(ignored);
-            l.backoff.cancel();
-        }
-    });
-    for (auto& w : impl_->workers) asio::post(w->context, [&w] { w->start_draining(); });
+    impl_->accepting.store(false, std::memory_order_relaxed);
+    // Each worker closes its own acceptors (the listening socket closes with
+    // the last), then drains.
+    for (auto& w : impl_->workers)
+        asio::post(w->context, [this, &w] {
+            for (auto& a : impl_->acceptors) {
+                if (&a.owner != w.get()) continue;
+                beast::error_code ignored;
+                a.acceptor.close(ignored);
+                a.backoff.cancel();
+            }
+            w->start_draining();
+        });
 }
 
 std::size_t http_server::session_memory_bytes() const noexcept {
@@ -1098,7 +1192,6 @@ std::size_t http_server::open_connections() const noexcept {
 
 void http_server::stop() {
     if (!impl_) return;
-    impl_->accept_context.stop();
     for (auto& w : impl_->workers) w->context.stop();
     for (auto& t : impl_->threads)
         if (t.joinable()) t.join();

@@ -41,12 +41,13 @@ protected:
 
     /// A config with tls_listen on tls_port_ and the pair at tls/tls.crt +
     /// tls/tls.key (written from `pair` unless `write_pair` is false).
-    std::string config(const std::string& extra = "", bool write_pair = true) {
+    std::string config(const std::string& extra = "", bool write_pair = true, unsigned threads = 1) {
         if (write_pair) {
             write_file(dir_ / "tls/tls.crt", first_.certificate);
             write_file(dir_ / "tls/tls.key", first_.key);
         }
-        write_file(dir_ / "r.yaml", "providers_dir: asns\nprefixes: [t.tsv]\nthreads: 1\nshutdown_delay: 0s\n"
+        write_file(dir_ / "r.yaml", "providers_dir: asns\nprefixes: [t.tsv]\nthreads: " + std::to_string(threads) +
+                                    "\nshutdown_delay: 0s\n"
                                     "tls_listen: \"127.0.0.1:" + std::to_string(tls_port_) + "\"\n"
                                     "tls:\n  certificate: tls/tls.crt\n  private_key: tls/tls.key\n" + extra);
         return (dir_ / "r.yaml").string();
@@ -446,6 +447,46 @@ TEST_F(TlsTest, HostileOldVersionsNoSharedCipherAndH2OnlyAreRefused) {
     }
     EXPECT_TRUE(wait_for([&] { return handshakes(server, "alpn", "none") == 1; }, 5s));
     EXPECT_EQ(handshakes(server, "ok", "TLSv1.2") + handshakes(server, "ok", "TLSv1.3"), 0);
+}
+
+/// Every worker accepts on the listeners itself (one thread: no hand-off at
+/// all). With one and with two I/O threads: keep-alive connections held
+/// open while new connections come and go, each with one request and a
+/// close_notify exchange that ends the TCP connection; both listeners
+/// answer; then a drain closes the idle ones and stops accepting on both.
+TEST_F(TlsTest, EveryWorkerAcceptsAndDrains) {
+    for (unsigned threads : {1u, 2u}) {
+        SCOPED_TRACE("threads: " + std::to_string(threads));
+        server_process server(config("", true, threads));
+        ASSERT_TRUE(server.wait_ready()) << server.output();
+        const unsigned short plain_port = server.port();
+        std::vector<std::unique_ptr<tls_client>> held;
+        for (int i = 0; i < 4; ++i) {
+            held.push_back(std::make_unique<tls_client>(tls_port_));
+            ASSERT_TRUE(held.back()->handshake_ok()) << i << ": " << held.back()->error();
+            held.back()->send("GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n");
+            ASSERT_TRUE(held.back()->read_response()) << i;
+        }
+        for (int i = 0; i < 16; ++i) {
+            tls_client c(tls_port_, verifying());
+            ASSERT_TRUE(c.handshake_ok()) << i << ": " << c.error();
+            c.send("GET /v2/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            const auto r = c.read_response();
+            ASSERT_TRUE(r) << i;
+            EXPECT_EQ(r->status, 302);
+            EXPECT_TRUE(c.closed_by_server()) << i;
+            const auto p = http_get(plain_port, "/v2/");
+            ASSERT_TRUE(p) << i;
+            EXPECT_EQ(p->status, 302);
+        }
+        EXPECT_EQ(handshakes(server, "ok", "TLSv1.3") + handshakes(server, "resumed", "TLSv1.3"), 20);
+        EXPECT_TRUE(wait_for([&] { return scrape_metric(server.admin_port(), "registry_redirector_connections") == 4; }));
+        server.send_signal(SIGTERM);
+        for (auto& c : held) EXPECT_TRUE(c->closed_by_server(5s));  // idle: closed by the drain
+        EXPECT_EQ(server.wait_exit(10s), 0) << server.output();
+        EXPECT_FALSE(tls_client(tls_port_).handshake_ok());
+        EXPECT_FALSE(http_client(plain_port).connected());
+    }
 }
 
 TEST_F(TlsTest, HostileManyIdleTlsConnectionsWithinTheCap) {

@@ -1,6 +1,7 @@
 #pragma once
 /// The redirect listener: one io_context per I/O thread (so no strands and
-/// no locks between sessions), sessions that parse with Beast's basic_parser
+/// no locks between sessions), each thread accepting on the listeners itself
+/// (no accept thread, no hand-off per connection), sessions that parse with Beast's basic_parser
 /// into views of their own read buffer, and a per-thread sweep that enforces
 /// header, idle and write deadlines without re-arming a timer per request.
 
