@@ -44,7 +44,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # --- build: the whole core library carries the sanitizer and coverage flags.
-# Line tables only: a finding's stack still names file and line, and the
+# -O1 and line tables only: a finding's stack still names file and line, and the
 # build (Asio and Beast templates) is much faster than with full debug info.
 # -fno-sanitize=function: clang 14's UBSan function check cannot compile C++20
 # coroutines (the mirror prober's asio::awaitable code fails with "Cannot
@@ -52,7 +52,7 @@ fi
 build=build-fuzz
 CC=clang-14 CXX=clang++-14 cmake -S . -B "$build" -G Ninja \
   -DREDIRECTOR_BUILD_FUZZERS=ON -DREDIRECTOR_BUILD_TESTS=OFF -DREDIRECTOR_BUILD_BENCH=OFF \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -gline-tables-only -DNDEBUG" \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only -DNDEBUG" \
   -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize=function -fno-sanitize-recover=undefined" >/dev/null
 cmake --build "$build" --target "${targets[@]}" -j"${FUZZ_JOBS:-$(nproc)}"
 
