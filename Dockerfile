@@ -13,12 +13,14 @@ ARG BASE_IMAGE=docker.io/library/debian:bookworm-slim
 FROM ${BASE_IMAGE} AS build
 
 # The Debian 12 packages the CMake project finds (see CMakeLists.txt);
-# libboost1.81-dev, not libboost-dev (1.74 lacks Beast's message_generator).
+# libboost1.81-dev, not libboost-dev (1.74 lacks Beast's message_generator);
+# openssl, the command, with which the tests make their CA and certificates.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       cmake ninja-build g++ \
       libboost1.81-dev libboost-json1.81-dev libyaml-cpp-dev libspdlog-dev libfmt-dev prometheus-cpp-dev zlib1g-dev libssl-dev libbz2-dev \
       libgtest-dev libgmock-dev libbenchmark-dev \
+      openssl \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src

@@ -22,7 +22,8 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libyaml-cpp-dev libspdlog-dev libfmt-dev prometheus-cpp-dev zlib1g-dev libssl-dev libbz2-dev
   curl
 )
-[ "$server_only" = 1 ] || packages+=(libgtest-dev libgmock-dev libbenchmark-dev python3 python3-yaml)
+# openssl (the command): the tests make their CA and certificates with it.
+[ "$server_only" = 1 ] || packages+=(libgtest-dev libgmock-dev libbenchmark-dev python3 python3-yaml openssl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
