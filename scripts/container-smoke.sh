@@ -272,12 +272,13 @@ check_server "buildah run" "$PORT_BASE" $((PORT_BASE + 1))
 stop_server "buildah run" "$job" "$PORT_BASE"
 
 # readOnlyRootFilesystem: bind the container's root read-only in a private
-# mount namespace (gone when the server exits) and chroot into it as the
-# image's numeric user.
+# mount namespace (gone when the server exits), mount /proc in it as every
+# container runtime does (the process_* metrics read it), and chroot into it
+# as the image's numeric user.
 rootfs=$(buildah "${storage[@]}" mount "$container")
 # shellcheck disable=SC2016 # $1.. expand in the inner shell
 unshare --mount --propagation private sh -c '
-    mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" || exit 97
+    mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && mount -t proc proc "$1/proc" || exit 97
     if touch "$1/.smoke-write-probe" 2> /dev/null; then echo "root is still writable" >&2; exit 98; fi
     exec chroot --userspec="$2:$2" "$1" "$3" serve --config "$4" --listen "$5" --admin-listen "$6"' \
     sh "$rootfs" "$RUNTIME_UID" "$BINARY" "$CONFIG" \
