@@ -232,7 +232,7 @@ const blob_check* settle_blob_check(response_plan& plan, const request_view& req
         url.clear();
         render_url(*plan.location, plan.values, url);
         switch (check->cache->find(url, now)) {
-            case blob_verdict::exists: return nullptr;
+            case blob_verdict::exists: plan.rendered_location = url; return nullptr;
             case blob_verdict::unknown: return check;
             case blob_verdict::missing: break;
         }
@@ -256,7 +256,10 @@ void write_response(const response_plan& plan, const request_view& request, std:
         // labels, so no byte can end the line.
         out += "Location: ";
         const std::size_t url_start = out.size();
-        render_url(*plan.location, plan.values, out);
+        if (plan.rendered_location.empty())
+            render_url(*plan.location, plan.values, out);
+        else
+            out += plan.rendered_location;
         if (!plan.request_id.empty()) {  // location_request_id: join the mirror's logs with ours
             out += out.find('?', url_start) == std::string::npos ? "?rid=" : "&rid=";
             out += plan.request_id;

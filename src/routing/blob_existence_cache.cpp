@@ -1,18 +1,21 @@
 #include "registry_redirector/routing/blob_existence_cache.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <random>
 
 namespace registry_redirector {
 
 blob_existence_cache::blob_existence_cache(std::size_t max_entries)
-    : seed_(std::random_device{}() * 0x9e3779b97f4a7c15ull ^ std::random_device{}()),
-      shards_(std::make_unique<shard[]>(shard_count)) {
+    : shards_(std::make_unique<shard[]>(shard_count)) {
+    std::random_device entropy;
+    for (std::uint64_t& k : keys_) k = (std::uint64_t{entropy()} << 32 | entropy()) | 1;
     const std::size_t per_shard = std::max<std::size_t>(1, max_entries / shard_count);
     for (std::size_t i = 0; i < shard_count; ++i) {
         shards_[i].slots.resize(per_shard);
-        shards_[i].index.reserve(per_shard);
+        shards_[i].index.resize(16);
+        shards_[i].mask = 15;
     }
 }
 
@@ -24,48 +27,106 @@ constexpr std::uint64_t finalize(std::uint64_t z) noexcept {  // SplitMix64's fi
     return z ^ (z >> 31);
 }
 
+/// Adds one to a counter only the holder of the shard's lock writes: a
+/// plain load and store, not a locked add (~20 cycles saved on every
+/// lookup), still atomic for the metrics reader on another thread.
+void bump(std::atomic<std::uint64_t>& counter) noexcept {
+    counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+namespace {
+
+/// The 128-bit product of two words folded to 64 bits: one multiply
+/// instruction mixes 16 bytes.
+std::uint64_t folded_product(std::uint64_t a, std::uint64_t b) noexcept {
+    const unsigned __int128 r = static_cast<unsigned __int128>(a) * b;
+    return static_cast<std::uint64_t>(r) ^ static_cast<std::uint64_t>(r >> 64);
+}
+
 }  // namespace
 
 blob_existence_cache::fingerprint blob_existence_cache::fingerprint_of(std::string_view url) const noexcept {
-    // Two independent multiply chains over 8-byte words: they run side by
-    // side in the CPU, so 128 bits cost about what std::hash's 64 do. (Our
-    // own because no Debian-packaged library offers a seeded 128-bit string
-    // hash; Boost 1.81's hash is unseeded.)
-    std::uint64_t a = seed_ ^ 0x9e3779b97f4a7c15ull;
-    std::uint64_t b = ~seed_ ^ (url.size() * 0xc2b2ae3d27d4eb4full);
+    // Two chains over 16-byte blocks, each a folded 64x64->128 product of
+    // the block's words, one keyed with the state: one multiply per block
+    // per chain, and the two chains (differently keyed, words swapped) run
+    // side by side. A 112-byte blob URL is 7 multiplies in sequence. (Our
+    // own because no Debian-packaged library offers a seeded 128-bit
+    // string hash; Boost 1.81's hash is unseeded.)
+    std::uint64_t key = keys_[0] ^ url.size();
+    std::uint64_t check = keys_[2] ^ (url.size() * 0x9e3779b97f4a7c15ull);
     const char* p = url.data();
     std::size_t n = url.size();
-    auto step = [&a, &b](std::uint64_t w) noexcept {
-        a = (a ^ w) * 0x9fb21c651e98df25ull;
-        a ^= a >> 29;
-        b = (b + w) * 0xd6e8feb86659fd93ull;
-        b ^= b >> 32;
+    auto block = [&](std::uint64_t w0, std::uint64_t w1) noexcept {
+        key = folded_product(w0 ^ keys_[1], w1 ^ key);
+        check = folded_product(w1 ^ keys_[3], w0 ^ check);
     };
-    for (; n >= 8; p += 8, n -= 8) {
-        std::uint64_t w;
-        std::memcpy(&w, p, 8);
-        step(w);
+    for (; n >= 16; p += 16, n -= 16) {
+        std::uint64_t w0, w1;
+        std::memcpy(&w0, p, 8);
+        std::memcpy(&w1, p + 8, 8);
+        block(w0, w1);
     }
-    std::uint64_t tail = 0;
-    std::memcpy(&tail, p, n);
-    step(tail ^ (std::uint64_t{n} << 59));
-    return {finalize(a ^ (b >> 1)), finalize(b + a)};
+    // The tail (0..15 bytes), zero-padded, with its length in the top
+    // byte so that "a" and "a\0" differ.
+    char tail[16] = {};
+    std::memcpy(tail, p, n);
+    std::uint64_t w0, w1;
+    std::memcpy(&w0, tail, 8);
+    std::memcpy(&w1, tail + 8, 8);
+    block(w0, w1 ^ (std::uint64_t{n} << 56));
+    return {finalize(key), finalize(check ^ key)};
+}
+
+std::size_t blob_existence_cache::shard::position_of(std::uint64_t key) const noexcept {
+    const auto tag = static_cast<std::uint32_t>(key >> 26);
+    for (std::size_t at = key & mask;; at = (at + 1) & mask) {
+        const index_entry e = index[at];
+        if (e.slot_plus_one == 0 || (e.tag == tag && slots[e.slot_plus_one - 1].key == key)) return at;
+    }
+}
+
+void blob_existence_cache::shard::grow() {
+    std::vector<index_entry> old(index.size() * 2);
+    old.swap(index);
+    mask = index.size() - 1;
+    for (const index_entry& e : old) {
+        if (e.slot_plus_one == 0) continue;
+        std::size_t at = slots[e.slot_plus_one - 1].key & mask;
+        while (index[at].slot_plus_one != 0) at = (at + 1) & mask;
+        index[at] = e;
+    }
+}
+
+void blob_existence_cache::shard::erase_at(std::size_t hole) noexcept {
+    // Backward-shift deletion: no tombstones, so probe runs never grow.
+    // Each later entry of the run moves into the hole unless that would
+    // put it before its home position.
+    for (std::size_t at = (hole + 1) & mask; index[at].slot_plus_one != 0; at = (at + 1) & mask) {
+        const std::size_t home = slots[index[at].slot_plus_one - 1].key & mask;
+        if (((at - home) & mask) >= ((at - hole) & mask)) {
+            index[hole] = index[at];
+            hole = at;
+        }
+    }
+    index[hole] = index_entry{};
+    --entries;
 }
 
 blob_verdict blob_existence_cache::find(std::string_view url, clock::time_point now) noexcept {
     const fingerprint f = fingerprint_of(url);
     shard& s = shard_for(f.key);
     std::lock_guard lock(s.mutex);
-    const auto it = s.index.find(f.key);
-    if (it != s.index.end()) {
-        slot& e = s.slots[it->second];
+    if (const index_entry at = s.index[s.position_of(f.key)]; at.slot_plus_one != 0) {
+        slot& e = s.slots[at.slot_plus_one - 1];
         if (e.check == f.check && e.expires > now) {
             e.referenced = true;
-            s.hits.fetch_add(1, std::memory_order_relaxed);
+            bump(s.hits);
             return e.exists ? blob_verdict::exists : blob_verdict::missing;
         }
     }
-    s.misses.fetch_add(1, std::memory_order_relaxed);
+    bump(s.misses);
     return blob_verdict::unknown;
 }
 
@@ -73,9 +134,10 @@ void blob_existence_cache::insert(std::string_view url, bool exists, clock::time
     const fingerprint f = fingerprint_of(url);
     shard& s = shard_for(f.key);
     std::lock_guard lock(s.mutex);
+    std::size_t position = s.position_of(f.key);
     std::uint32_t at;
-    if (const auto it = s.index.find(f.key); it != s.index.end()) {
-        at = it->second;  // the same URL again (or, once in 2^64, another with the same key: it takes the slot)
+    if (s.index[position].slot_plus_one != 0) {
+        at = s.index[position].slot_plus_one - 1;  // the same URL again (or, once in 2^64, another with the same key: it takes the slot)
     } else {
         // Second chance: referenced slots lose their bit and are passed
         // over once; the first unreferenced (or empty) one is taken.
@@ -87,11 +149,17 @@ void blob_existence_cache::insert(std::string_view url, bool exists, clock::time
         }
         at = static_cast<std::uint32_t>(s.hand);
         s.hand = (s.hand + 1) % s.slots.size();
-        if (slot& old = s.slots[at]; old.used) {
-            s.index.erase(old.key);
-            s.evictions.fetch_add(1, std::memory_order_relaxed);
+        if (const slot& old = s.slots[at]; old.used) {
+            s.erase_at(s.position_of(old.key));
+            bump(s.evictions);
+            position = s.position_of(f.key);  // the shift may have moved the empty place
         }
-        s.index.emplace(f.key, at);
+        if (2 * (s.entries + 1) > s.index.size()) {
+            s.grow();
+            position = s.position_of(f.key);
+        }
+        s.index[position] = index_entry{static_cast<std::uint32_t>(f.key >> 26), at + 1};
+        ++s.entries;
     }
     s.slots[at] = slot{f.key, f.check, expires, exists, true, false};
 }
@@ -115,7 +183,7 @@ std::size_t blob_existence_cache::size() const {
     std::size_t n = 0;
     for (std::size_t i = 0; i < shard_count; ++i) {
         std::lock_guard lock(shards_[i].mutex);
-        n += shards_[i].index.size();
+        n += shards_[i].entries;
     }
     return n;
 }

@@ -43,6 +43,10 @@ struct response_plan {
     /// the response buffer), and what X-Redirect-Reason and metrics need.
     const url_template* location = nullptr;
     template_values values;
+    /// The location already rendered (by settle_blob_check, for its cache
+    /// lookup): written as is instead of rendering it again. Points into
+    /// the caller's buffer, which must outlive write_response.
+    std::string_view rendered_location;
     std::string_view cache_control;  ///< empty: no Cache-Control
     bool oci = false;                ///< routes configured: class and action are set
     path_class klass = path_class::artifact;

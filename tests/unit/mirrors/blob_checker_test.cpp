@@ -19,31 +19,6 @@ using test_support::mirror_mode;
 using test_support::test_mirror;
 using clock_type = blob_existence_cache::clock;
 
-TEST(BlobExistenceCacheTest, VerdictsExpire) {
-    blob_existence_cache cache(1000);
-    const auto now = clock_type::now();
-    EXPECT_EQ(cache.find("https://m/a", now), blob_verdict::unknown);
-    cache.insert("https://m/a", true, now + std::chrono::seconds(10));
-    cache.insert("https://m/b", false, now + std::chrono::seconds(1));
-    EXPECT_EQ(cache.find("https://m/a", now), blob_verdict::exists);
-    EXPECT_EQ(cache.find("https://m/b", now), blob_verdict::missing);
-    EXPECT_EQ(cache.find("https://m/b", now + std::chrono::seconds(2)), blob_verdict::unknown);
-    EXPECT_EQ(cache.find("https://m/a", now + std::chrono::seconds(2)), blob_verdict::exists);
-    EXPECT_EQ(cache.hits(), 3u);
-    EXPECT_EQ(cache.misses(), 2u);
-}
-
-TEST(BlobExistenceCacheTest, BoundedLeastRecentlyUsedGoesFirst) {
-    blob_existence_cache cache(16 * 4);  // 4 per shard
-    const auto later = clock_type::now() + std::chrono::hours(1);
-    for (int i = 0; i < 1000; ++i) cache.insert("u" + std::to_string(i), true, later);
-    EXPECT_LE(cache.size(), 64u);
-    EXPECT_EQ(cache.evictions(), 1000u - cache.size());
-    // The most recent insert survives; the first is long gone.
-    EXPECT_EQ(cache.find("u999", clock_type::now()), blob_verdict::exists);
-    EXPECT_EQ(cache.find("u0", clock_type::now()), blob_verdict::unknown);
-}
-
 /// Runs the checker's io_context on a thread, as the server's mirrors thread does.
 struct checker_fixture {
     boost::asio::io_context mirrors;
