@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <string_view>
 #include <vector>
 
@@ -79,8 +80,25 @@ private:
         std::uint32_t tag = 0;          ///< the key's high half, compared before the slot is read
         std::uint32_t slot_plus_one = 0;  ///< 0: empty
     };
+    /// A test-and-test-and-set lock. Unlocking is a plain release store,
+    /// where std::mutex pays a second locked instruction and two library
+    /// calls: ~8 ns of a ~40 ns lookup. The sections it guards are a few
+    /// dozen instructions (an index growth, rare, is the longest), and a
+    /// waiter yields its time slice after a short spin.
+    class spin_lock {
+    public:
+        void lock() noexcept {
+            for (unsigned spins = 0; locked_.exchange(true, std::memory_order_acquire);)
+                while (locked_.load(std::memory_order_relaxed))
+                    if (++spins % 64 == 0) std::this_thread::yield();
+        }
+        void unlock() noexcept { locked_.store(false, std::memory_order_release); }
+
+    private:
+        std::atomic<bool> locked_{false};
+    };
     struct alignas(64) shard {
-        mutable std::mutex mutex;
+        mutable spin_lock mutex;
         std::vector<slot> slots;  // sized at construction: never reallocates
         std::vector<index_entry> index;  // key -> slot; a power of two >= 2 * entries
         std::size_t mask = 0;            // index.size() - 1
