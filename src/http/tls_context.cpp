@@ -202,7 +202,9 @@ std::shared_ptr<const tls_context> tls_context::load(const tls_config& config, c
     SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
     // Idle keep-alive connections give their record buffers back: thousands
     // of idle clients cost a few KiB each rather than ~34 KiB.
-    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    // The chain sent is the certificate file's, as written: OpenSSL must
+    // not try to build one from a trust store at every full handshake.
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_NO_AUTO_CHAIN);
     const std::string ciphers = config.ciphers.empty() ? tls_defaults::ciphers : config.ciphers;
     const std::string suites = config.ciphersuites.empty() ? tls_defaults::ciphersuites : config.ciphersuites;
     if (SSL_CTX_set_cipher_list(ctx, ciphers.c_str()) != 1)

@@ -10,12 +10,11 @@ namespace registry_redirector {
 blob_existence_cache::blob_existence_cache(std::size_t max_entries)
     : shards_(std::make_unique<shard[]>(shard_count)) {
     std::random_device entropy;
-    for (std::uint64_t& k : keys_) k = (std::uint64_t{entropy()} << 32 | entropy()) | 1;
+    for (std::uint64_t& k : keys_) k = std::uint64_t{entropy()} << 32 | entropy();
     const std::size_t per_shard = std::max<std::size_t>(1, max_entries / shard_count);
     for (std::size_t i = 0; i < shard_count; ++i) {
         shards_[i].slots.resize(per_shard);
         shards_[i].index.resize(16);
-        shards_[i].mask = 15;
     }
 }
 
@@ -33,10 +32,6 @@ constexpr std::uint64_t finalize(std::uint64_t z) noexcept {  // SplitMix64's fi
 void bump(std::atomic<std::uint64_t>& counter) noexcept {
     counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
-
-}  // namespace
-
-namespace {
 
 /// The 128-bit product of two words folded to 64 bits: one multiply
 /// instruction mixes 16 bytes.
@@ -85,6 +80,7 @@ blob_existence_cache::fingerprint blob_existence_cache::fingerprint_of(std::stri
 
 std::size_t blob_existence_cache::shard::position_of(std::uint64_t key) const noexcept {
     const auto tag = static_cast<std::uint32_t>(key >> 26);
+    const std::size_t mask = index.size() - 1;
     for (std::size_t at = key & mask;; at = (at + 1) & mask) {
         const index_entry e = index[at];
         if (e.slot_plus_one == 0 || (e.tag == tag && slots[e.slot_plus_one - 1].key == key)) return at;
@@ -94,7 +90,7 @@ std::size_t blob_existence_cache::shard::position_of(std::uint64_t key) const no
 void blob_existence_cache::shard::grow() {
     std::vector<index_entry> old(index.size() * 2);
     old.swap(index);
-    mask = index.size() - 1;
+    const std::size_t mask = index.size() - 1;
     for (const index_entry& e : old) {
         if (e.slot_plus_one == 0) continue;
         std::size_t at = slots[e.slot_plus_one - 1].key & mask;
@@ -107,6 +103,7 @@ void blob_existence_cache::shard::erase_at(std::size_t hole) noexcept {
     // Backward-shift deletion: no tombstones, so probe runs never grow.
     // Each later entry of the run moves into the hole unless that would
     // put it before its home position.
+    const std::size_t mask = index.size() - 1;
     for (std::size_t at = (hole + 1) & mask; index[at].slot_plus_one != 0; at = (at + 1) & mask) {
         const std::size_t home = slots[index[at].slot_plus_one - 1].key & mask;
         if (((at - home) & mask) >= ((at - hole) & mask)) {

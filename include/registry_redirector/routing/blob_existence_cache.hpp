@@ -101,7 +101,6 @@ private:
         mutable spin_lock mutex;
         std::vector<slot> slots;  // sized at construction: never reallocates
         std::vector<index_entry> index;  // key -> slot; a power of two >= 2 * entries
-        std::size_t mask = 0;            // index.size() - 1
         std::size_t entries = 0;
         std::size_t hand = 0;
         std::atomic<std::uint64_t> hits{0};
@@ -116,7 +115,7 @@ private:
     static constexpr std::size_t shard_count = 16;
     shard& shard_for(std::uint64_t key) noexcept { return shards_[(key >> 58) % shard_count]; }
 
-    std::uint64_t keys_[4];  ///< the fingerprint's secret keys, odd, from std::random_device
+    std::uint64_t keys_[4];  ///< the fingerprint's secret keys, from std::random_device
     std::unique_ptr<shard[]> shards_;
     std::atomic<std::uint64_t> checks_[3] = {};
 };
