@@ -76,6 +76,19 @@ test_ca::test_ca() : key_(new_key()) {
     certificate_pem_ = pem_of(certificate_);
 }
 
+test_ca::test_ca(const test_ca& issuer, const std::string& common_name) : key_(new_key()) {
+    certificate_ = new_certificate(common_name, 2, -86400, 10 * 86400, key_);
+    X509_set_issuer_name(certificate_, X509_get_subject_name(issuer.certificate_));
+    add_extension(issuer.certificate_, certificate_, NID_basic_constraints, "critical,CA:TRUE,pathlen:0");
+    add_extension(issuer.certificate_, certificate_, NID_key_usage, "critical,keyCertSign,cRLSign");
+    X509_sign(certificate_, issuer.key_, EVP_sha256());
+    certificate_pem_ = pem_of(certificate_);
+}
+
+std::unique_ptr<test_ca> test_ca::intermediate(const std::string& common_name) const {
+    return std::unique_ptr<test_ca>(new test_ca(*this, common_name));
+}
+
 test_ca::~test_ca() {
     X509_free(certificate_);
     EVP_PKEY_free(key_);

@@ -35,8 +35,13 @@ public:
                    long not_before = -3600, long not_after = 30 * 86400) const;
     /// The CA certificate (PEM), for a verifying client.
     const std::string& certificate() const noexcept { return certificate_pem_; }
+    /// An intermediate CA signed by this one: its leaves verify against
+    /// this CA only when the server sends the intermediate too.
+    std::unique_ptr<test_ca> intermediate(const std::string& common_name) const;
 
 private:
+    test_ca(const test_ca& issuer, const std::string& common_name);
+
     EVP_PKEY* key_ = nullptr;
     X509* certificate_ = nullptr;
     std::string certificate_pem_;

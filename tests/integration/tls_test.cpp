@@ -185,6 +185,30 @@ TEST_F(TlsTest, VerifyingClientChecksTheNameAndSniIsIgnored) {
     }
 }
 
+TEST_F(TlsTest, TheCertificateFileMayHoldTheChain) {
+    // A leaf issued by an intermediate: a client that trusts only the root
+    // verifies it when the certificate file holds leaf + intermediate (the
+    // server sends the chain as written), and not from the leaf alone (no
+    // chain is built or guessed on the server).
+    const std::unique_ptr<test_ca> intermediate = ca_.intermediate("registry-redirector test intermediate");
+    const pem_pair leaf = intermediate->issue(server_name, {"DNS:" + server_name, "IP:127.0.0.1"}, 2001);
+    write_file(dir_ / "tls/tls.crt", leaf.certificate + intermediate->certificate());
+    write_file(dir_ / "tls/tls.key", leaf.key);
+    {
+        server_process server(config("", false));
+        ASSERT_TRUE(server.wait_ready()) << server.output();
+        tls_client c(tls_port_, verifying());
+        ASSERT_TRUE(c.handshake_ok()) << c.error();
+        EXPECT_EQ(c.peer_serial(), leaf.serial);
+    }
+    write_file(dir_ / "tls/tls.crt", leaf.certificate);
+    server_process server(config("", false));
+    ASSERT_TRUE(server.wait_ready()) << server.output();
+    tls_client c(tls_port_, verifying());
+    EXPECT_FALSE(c.handshake_ok());
+    EXPECT_NE(c.error().find("certificate verify failed"), std::string::npos) << c.error();
+}
+
 TEST_F(TlsTest, SessionsResumeWithTicketsAndSharedKeys) {
     std::string key(80, '\0');
     for (std::size_t i = 0; i < key.size(); ++i) key[i] = static_cast<char>(i * 7 + 3);
