@@ -5,6 +5,8 @@
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
+#include <openssl/bio.h>
+#include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -551,6 +553,10 @@ private:
     /// connection closes after it.
     bool answer(response_plan& plan, const request_view& request, const serving_snapshot* snapshot) {
         ++requests_;
+        // Whether the client itself ends the connection here (RFC 9112
+        // section 9.6: it sends nothing after a request with close). A body
+        // it sent may still be arriving, so that is not counted as asking.
+        const bool client_closes = !request.keep_alive && !request.has_body;
         const auto& limits = worker_.limits;
         if (draining_ || worker_.draining ||
             (limits.max_requests_per_connection && requests_ >= limits.max_requests_per_connection))
@@ -568,6 +574,7 @@ private:
         ++batch_answered_;
         if (plan.close) {
             close_after_write_ = true;
+            client_closes_ = client_closes;
             return false;
         }
         if (begin_ < end_) request_started_ = batch_started_;
@@ -669,7 +676,9 @@ private:
         buffers_->out.clear();
         if (ec) return;
         if (close_after_write_) {
-            if constexpr (tls)
+            if (client_closes_ && nothing_unread())
+                close_at_once();
+            else if constexpr (tls)
                 close_tls();
             else
                 linger();
@@ -680,7 +689,38 @@ private:
         process();
     }
 
-    /// TLS only: close_notify, then wait (within the linger deadline) for
+    /// Nothing the client sent is left to read: not in our buffer, not in
+    /// the TLS engine, not in the socket. One ioctl.
+    bool nothing_unread() {
+        if (begin_ != end_) return false;
+        if constexpr (tls) {
+            SSL* ssl = stream_.native_handle();
+            if (SSL_has_pending(ssl) || BIO_ctrl_pending(SSL_get_rbio(ssl)) != 0) return false;
+        }
+        beast::error_code ec;
+        return socket().available(ec) == 0 && !ec;
+    }
+
+    /// The client asked to close and sent nothing more: close now, as NGINX
+    /// does, rather than wait for the client's close (its close_notify or
+    /// FIN), which cost every Connection: close request another wake-up and
+    /// read. The reset RFC 9112 section 9.6 warns of needs unread data when
+    /// the socket closes, and a client that sent close sends none (a stray
+    /// close_notify or FIN arriving later meets a closed socket after the
+    /// client has read the response). TLS still says close_notify first,
+    /// marking the client's as received so OpenSSL does not wait for it.
+    void close_at_once() {
+        if constexpr (tls) {
+            SSL* ssl = stream_.native_handle();
+            SSL_set_shutdown(ssl, SSL_get_shutdown(ssl) | SSL_RECEIVED_SHUTDOWN);
+            deadline_ = clock_type::now() + worker_.limits.write_timeout;
+            stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {});
+        }
+        // Plain: the session ends here; its destructor closes the socket (FIN).
+    }
+
+    /// TLS, when the client may still send (we chose to close, or it left
+    /// bytes unread): close_notify, then wait (within the linger deadline) for
     /// the client's, which also tells us it has read the response. Then the
     /// session ends and its destructor closes the socket: after its
     /// close_notify the client sends nothing more (RFC 8446 section 6.1),
@@ -747,6 +787,7 @@ private:
     response_plan waiting_plan_;
     request_view waiting_request_;
     bool close_after_write_ = false;
+    bool client_closes_ = false;  // the response that closes answers a request that asked to close
     bool draining_ = false;
     bool idle_ = false;
     bool timed_out_ = false;

@@ -270,6 +270,30 @@ TEST_F(ServerTest, RequestCapPerConnectionClosesPolitely) {
     EXPECT_TRUE(c.closed_by_server());
 }
 
+/// The server's side of a close. A client that asked to close and sent
+/// nothing more is closed at once (the client still holds its socket here).
+/// When the server chose to close (the request cap), it half-closes and
+/// keeps reading until the client closes (RFC 9112 section 9.6), so bytes
+/// the client was still sending cannot reset the connection under the
+/// response.
+TEST_F(ServerTest, AClientThatAskedToCloseIsNotLingeredOn) {
+    const auto open_connections = [] { return metric("registry_redirector_connections"); };
+    {
+        http_client c(server_->port());
+        c.send("GET /a HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+        ASSERT_TRUE(c.read_response());
+        EXPECT_TRUE(c.closed_by_server());
+        EXPECT_TRUE(wait_for([&] { return open_connections() == 0; }, 1s));  // lingering lasts 2 s
+    }
+    http_client c(server_->port());
+    for (int i = 1; i <= 5; ++i) {
+        c.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+        ASSERT_TRUE(c.read_response()) << i;
+    }
+    EXPECT_TRUE(c.closed_by_server());
+    EXPECT_FALSE(wait_for([&] { return open_connections() == 0; }, 500ms));  // lingering, waiting for our close
+}
+
 TEST_F(ServerTest, SlowHeaderIsCutOffWhileOthersAreServed) {
     http_client slow(server_->port());
     slow.send("GET / HTTP/1.1\r\nHost: t\r\n");  // never finishes the header

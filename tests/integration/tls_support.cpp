@@ -198,6 +198,19 @@ std::string tls_client::alpn() const {
 
 SSL_SESSION* tls_client::session() const { return SSL_get1_session(ssl_); }
 
+bool tls_client::transport_closed(std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) return false;
+        pollfd p{fd(), POLLIN, 0};
+        if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
+        char discard[512];
+        const ssize_t n = ::recv(fd(), discard, sizeof discard, MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) return true;
+    }
+}
+
 bool tls_client::send_bytes(const char* data, std::size_t size) {
     if (!ok_) return false;
     std::size_t sent = 0;

@@ -79,6 +79,9 @@ public:
     std::string alpn() const;
     /// The session, for resumption (the caller frees it with SSL_SESSION_free).
     SSL_SESSION* session() const;
+    /// True when the TCP connection under TLS ends (FIN or reset) within
+    /// `timeout`: call after the server's close_notify, without sending ours.
+    bool transport_closed(std::chrono::milliseconds timeout);
 
 protected:
     bool send_bytes(const char* data, std::size_t size) override;

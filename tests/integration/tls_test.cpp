@@ -473,6 +473,54 @@ TEST_F(TlsTest, HostileOldVersionsNoSharedCipherAndH2OnlyAreRefused) {
     EXPECT_EQ(handshakes(server, "ok", "TLSv1.2") + handshakes(server, "ok", "TLSv1.3"), 0);
 }
 
+/// How a connection ends after the response that closes it. A client that
+/// asked to close (Connection: close, HTTP/1.0) and sent nothing more gets
+/// its response and the server's close_notify, and the TCP connection ends
+/// then: the server does not wait for the client's close_notify. When the
+/// server chose to close (max_requests_per_connection), or the client left
+/// bytes unread (pipelined after its close), the client may still be
+/// sending, so the server waits for its close_notify (within the linger
+/// bound) rather than risk a reset that could destroy the response.
+TEST_F(TlsTest, AClientThatAskedToCloseIsClosedAtOnceOthersAreWaitedFor) {
+    server_process server(config("limits:\n  max_requests_per_connection: 2\n"));
+    ASSERT_TRUE(server.wait_ready()) << server.output();
+    for (const char* request : {"GET /v2/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "GET /v2/ HTTP/1.0\r\n\r\n"}) {
+        SCOPED_TRACE(request);
+        tls_client c(tls_port_);
+        ASSERT_TRUE(c.handshake_ok()) << c.error();
+        c.send(request);
+        const auto r = c.read_response();
+        ASSERT_TRUE(r);
+        EXPECT_EQ(r->status, 302);
+        EXPECT_TRUE(c.closed_by_server());     // close_notify
+        EXPECT_TRUE(c.transport_closed(1s));  // and the TCP close, with no close_notify from us (linger: 2 s)
+    }
+    {
+        SCOPED_TRACE("the server closes: the second request reaches max_requests_per_connection");
+        tls_client c(tls_port_);
+        ASSERT_TRUE(c.handshake_ok()) << c.error();
+        for (int i = 0; i < 2; ++i) {
+            c.send("GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n");
+            const auto r = c.read_response();
+            ASSERT_TRUE(r) << i;
+            EXPECT_EQ(r->header("connection"), i == 0 ? "" : "close");
+        }
+        EXPECT_TRUE(c.closed_by_server());
+        EXPECT_FALSE(c.transport_closed(500ms));  // waiting for our close_notify
+    }
+    {
+        SCOPED_TRACE("asked to close, but sent more after it");
+        tls_client c(tls_port_);
+        ASSERT_TRUE(c.handshake_ok()) << c.error();
+        c.send("GET /v2/a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET /v2/b HTTP/1.1\r\nHost: x\r\n\r\n");
+        const auto r = c.read_response();
+        ASSERT_TRUE(r);
+        EXPECT_EQ(r->header("location"), "https://k8s.gcr.io/v2/a");
+        EXPECT_TRUE(c.closed_by_server());
+        EXPECT_FALSE(c.transport_closed(500ms));
+    }
+}
+
 /// Every worker accepts on the listeners itself (one thread: no hand-off at
 /// all). With one and with two I/O threads: keep-alive connections held
 /// open while new connections come and go, each with one request and a
