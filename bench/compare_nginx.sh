@@ -39,6 +39,9 @@
 #   STARTS [3]  CHECK_N [50000]  CHECK_TIMEOUT [900] seconds per checker run
 #   CPU_DUR [5s]  length of the wrk run per server for CPU time per request
 #   TLS_CONNS [50]  wrk connections in the tls phase (both modes)
+#   TLS_WRK_THREADS [1]  wrk threads in the tls phase: one wrk thread decrypting
+#                   every response is the bottleneck of the keep-alive run
+#                   (~80k req/s here); 2 lets the servers' cost show
 #   QUIET_WAIT [0]  before each timed phase, wait up to this many seconds for the
 #                   machine to be idle (CPU busy < QUIET_BUSY [15] % over 2 s);
 #                   the machine is shared, and other jobs skew A/B runs
@@ -75,7 +78,7 @@ ours_admin() { echo $((19090 + $1)); }
 nginx_port() { echo $((18080 + $1)); }
 ours_tls_port() { echo $((18440 + $1)); }
 nginx_tls_port() { echo $((18450 + $1)); }
-TLS_CONNS="${TLS_CONNS:-50}"
+TLS_CONNS="${TLS_CONNS:-50}"; TLS_WRK_THREADS="${TLS_WRK_THREADS:-1}"
 
 die() { echo "compare_nginx: $*" >&2; exit 1; }
 log() { echo "== $*" | tee -a "$OUT/run.log"; }
@@ -444,14 +447,14 @@ tls() {
     curl -sk -o /dev/null -w "ours HTTPS: %{http_code}\n" "${ours_url}v2/" | tee -a "$OUT/run.log"
     curl -sk -o /dev/null -w "nginx HTTPS: %{http_code}\n" "${nginx_url}v2/" | tee -a "$OUT/run.log"
     wait_quiet "tls keep-alive"
-    log "tls keep-alive: wrk -t1 -c$TLS_CONNS -d$DUR, $ROUNDS rounds"
+    log "tls keep-alive: wrk -t$TLS_WRK_THREADS -c$TLS_CONNS -d$DUR, $ROUNDS rounds"
     A_NAME="ours-tls-t1" B_NAME="nginx-tls-w1" WRK_ADDRS="$ADDRS" OUT_DIR="$OUT/wrk-tls-keepalive" \
-        timeout 1800 "$SHARED/bench/compare.sh" "$ours_url" "$nginx_url" "$DUR" "$TLS_CONNS" 1 | tee "$OUT/tls-keepalive.txt"
+        timeout 1800 "$SHARED/bench/compare.sh" "$ours_url" "$nginx_url" "$DUR" "$TLS_CONNS" "$TLS_WRK_THREADS" | tee "$OUT/tls-keepalive.txt"
     wait_quiet "tls handshakes"
-    log "tls new handshakes (Connection: close on every request): wrk -t1 -c$TLS_CONNS -d$DUR, $ROUNDS rounds"
+    log "tls new handshakes (Connection: close on every request): wrk -t$TLS_WRK_THREADS -c$TLS_CONNS -d$DUR, $ROUNDS rounds"
     A_NAME="ours-tls-t1" B_NAME="nginx-tls-w1" WRK_ADDRS="$ADDRS" OUT_DIR="$OUT/wrk-tls-handshakes" \
         WRK_SCRIPT="$HERE/wrk_xrealip_close.lua" WRK_BASE_SCRIPT="$SHARED/bench/wrk_xrealip.lua" \
-        timeout 1800 "$SHARED/bench/compare.sh" "$ours_url" "$nginx_url" "$DUR" "$TLS_CONNS" 1 | tee "$OUT/tls-handshakes.txt"
+        timeout 1800 "$SHARED/bench/compare.sh" "$ours_url" "$nginx_url" "$DUR" "$TLS_CONNS" "$TLS_WRK_THREADS" | tee "$OUT/tls-handshakes.txt"
     # wrk resumes sessions (TLS 1.3 tickets): its "new handshakes" are mostly
     # resumptions, each still a fresh X25519 exchange. openssl s_time -new
     # makes full handshakes only (certificate signature included), one
@@ -483,7 +486,7 @@ tls() {
 }
 
 summary() {
-    python3 - "$OUT" <<'EOF'
+    TLS_WRK_THREADS="$TLS_WRK_THREADS" python3 - "$OUT" <<'EOF'
 import glob, os, re, statistics, sys
 out = sys.argv[1]
 def ms(v):
@@ -521,7 +524,7 @@ for label, name, target in (("TLS keep-alive req/s", "tls-keepalive.txt", 1.3),
     m = re.search(r"median ratio A/B: ([\d.]+)", open(f).read())
     if a and b:
         p()
-        p(f"{label}, 1 thread / 1 worker: ours {statistics.median(a):,.0f}, NGINX {statistics.median(b):,.0f}; "
+        p(f"{label}, 1 thread / 1 worker, wrk -t{os.environ.get('TLS_WRK_THREADS', '1')}: ours {statistics.median(a):,.0f}, NGINX {statistics.median(b):,.0f}; "
           f"median ratio {m.group(1) if m else '?'} (>= {target}? "
           f"{'MET' if m and float(m.group(1)) >= target else 'NOT MET'}); rounds: ours {', '.join(f'{x:,.0f}' for x in a)}; "
           f"NGINX {', '.join(f'{x:,.0f}' for x in b)}")
