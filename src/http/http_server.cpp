@@ -676,12 +676,13 @@ private:
         buffers_->out.clear();
         if (ec) return;
         if (close_after_write_) {
-            if (client_closes_ && nothing_unread())
-                close_at_once();
-            else if constexpr (tls)
-                close_tls();
-            else
+            const bool at_once = client_closes_ && nothing_unread();
+            if constexpr (tls)
+                close_tls(at_once);
+            else if (!at_once)
                 linger();
+            // Plain at once: the session ends here; its destructor closes
+            // the socket (FIN).
             return;
         }
         // Requests still in the buffer (pipelined) are answered before reading.
@@ -701,35 +702,30 @@ private:
         return socket().available(ec) == 0 && !ec;
     }
 
-    /// The client asked to close and sent nothing more: close now, as NGINX
-    /// does, rather than wait for the client's close (its close_notify or
-    /// FIN), which cost every Connection: close request another wake-up and
-    /// read. The reset RFC 9112 section 9.6 warns of needs unread data when
-    /// the socket closes, and a client that sent close sends none (a stray
-    /// close_notify or FIN arriving later meets a closed socket after the
-    /// client has read the response). TLS still says close_notify first,
-    /// marking the client's as received so OpenSSL does not wait for it.
-    void close_at_once() {
+    /// TLS only: close_notify, then the session ends and its destructor
+    /// closes the socket.
+    ///
+    /// `at_once`: the client asked to close and sent nothing more. Its
+    /// close_notify is marked received, so OpenSSL does not wait for it, as
+    /// NGINX does: waiting cost every Connection: close request another
+    /// wake-up and read. The reset RFC 9112 section 9.6 warns of needs unread
+    /// data when the socket closes, and such a client sends none (a stray
+    /// close_notify arriving later meets a closed socket after the client
+    /// has read the response).
+    ///
+    /// Otherwise (we chose to close, or it left bytes unread) the client may
+    /// still be sending: wait, within the linger deadline, for its
+    /// close_notify, which also tells us it has read the response. After it
+    /// the client sends nothing more (RFC 8446 section 6.1), so the TCP
+    /// linger (shutdown, wait for EOF) would only cost another wake-up.
+    /// Failed (the client left without close_notify): the same.
+    void close_tls(bool at_once) {
         if constexpr (tls) {
-            SSL* ssl = stream_.native_handle();
-            SSL_set_shutdown(ssl, SSL_get_shutdown(ssl) | SSL_RECEIVED_SHUTDOWN);
-            deadline_ = clock_type::now() + worker_.limits.write_timeout;
-            stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {});
-        }
-        // Plain: the session ends here; its destructor closes the socket (FIN).
-    }
-
-    /// TLS, when the client may still send (we chose to close, or it left
-    /// bytes unread): close_notify, then wait (within the linger deadline) for
-    /// the client's, which also tells us it has read the response. Then the
-    /// session ends and its destructor closes the socket: after its
-    /// close_notify the client sends nothing more (RFC 8446 section 6.1),
-    /// so nothing unread can turn the close into a reset, and the TCP
-    /// linger (shutdown, wait for EOF) would only cost another wake-up per
-    /// connection. Failed (the client left without close_notify): the same.
-    void close_tls() {
-        if constexpr (tls) {
-            deadline_ = clock_type::now() + linger_timeout;
+            if (at_once) {
+                SSL* ssl = stream_.native_handle();
+                SSL_set_shutdown(ssl, SSL_get_shutdown(ssl) | SSL_RECEIVED_SHUTDOWN);
+            }
+            deadline_ = clock_type::now() + (at_once ? worker_.limits.write_timeout : linger_timeout);
             stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {});
         }
     }
